@@ -1,0 +1,79 @@
+package domain
+
+import "strconv"
+
+// ErrorCode is a stable error code shared by REST, job results and the services.
+type ErrorCode string
+
+const (
+	CodeNone                 ErrorCode = ""
+	CodeInvalidRequest       ErrorCode = "invalid_request"
+	CodeNotFound             ErrorCode = "not_found"
+	CodeConflict             ErrorCode = "conflict"
+	CodeImageRefNotSemver    ErrorCode = "image_ref_not_semver"
+	CodeSemverPatchOnly      ErrorCode = "semver_patch_only"
+	CodeStartConfigInvalid   ErrorCode = "start_config_invalid"
+	CodeImagePullFailed      ErrorCode = "image_pull_failed"
+	CodeContainerStartFailed ErrorCode = "container_start_failed"
+	CodeDockerUnavailable    ErrorCode = "docker_unavailable"
+	CodeServiceUnavailable   ErrorCode = "service_unavailable"
+	CodeInternalError        ErrorCode = "internal_error"
+	CodeReplayNoOp           ErrorCode = "replay_no_op"
+)
+
+// AllErrorCodes lists every stable code.
+var AllErrorCodes = []ErrorCode{CodeInvalidRequest, CodeNotFound, CodeConflict, CodeImageRefNotSemver,
+	CodeSemverPatchOnly, CodeStartConfigInvalid, CodeImagePullFailed, CodeContainerStartFailed,
+	CodeDockerUnavailable, CodeServiceUnavailable, CodeInternalError, CodeReplayNoOp}
+
+// IsKnown reports whether c is one of the stable codes.
+func (c ErrorCode) IsKnown() bool { return isOneOf(c, AllErrorCodes) }
+
+// HTTPStatus is the status REST answers with for a result carrying this code.
+func (c ErrorCode) HTTPStatus() int {
+	switch c {
+	case CodeNone, CodeReplayNoOp:
+		return 200
+	case CodeInvalidRequest:
+		return 400
+	case CodeNotFound:
+		return 404
+	case CodeConflict:
+		return 409
+	case CodeImageRefNotSemver, CodeSemverPatchOnly, CodeStartConfigInvalid:
+		return 422
+	case CodeImagePullFailed:
+		return 502
+	case CodeDockerUnavailable, CodeServiceUnavailable:
+		return 503
+	default:
+		return 500
+	}
+}
+
+// Result is what every lifecycle service returns. A Go error is reserved for
+// programming faults; every expected failure is a Result with Outcome failure.
+type Result struct {
+	Outcome        Outcome
+	ErrorCode      ErrorCode
+	ErrorMessage   string
+	Record         *Record
+	ContainerID    string
+	EngineEndpoint string
+}
+
+// Succeeded reports whether the result's outcome is success (replays included).
+func (r Result) Succeeded() bool { return r.Outcome == OutcomeSuccess }
+
+// Failure builds a failure result.
+func Failure(code ErrorCode, msg string) Result {
+	return Result{Outcome: OutcomeFailure, ErrorCode: code, ErrorMessage: msg}
+}
+
+// Success builds a success result from a record (code is CodeNone or CodeReplayNoOp).
+func Success(rec Record, code ErrorCode) Result {
+	return Result{Outcome: OutcomeSuccess, ErrorCode: code, Record: &rec,
+		ContainerID: rec.CurrentContainerID, EngineEndpoint: rec.EngineEndpoint}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,44 @@
+package lifecycle
+
+import "github.com/galaxy/rtmanager/core/domain"
+
+// Meta says who asked for an operation; it is copied into the operation log.
+type Meta struct {
+	Source    domain.OpSource
+	SourceRef string // X-Request-Id or stream entry id
+	// CorrelationID ties inner rows to their outer operation; generated when empty.
+	CorrelationID string
+}
+
+// StartInput asks to run a game's engine from image_ref.
+type StartInput struct {
+	GameID   string
+	ImageRef string
+	Meta
+}
+
+// StopInput asks to stop a game's engine.
+type StopInput struct {
+	GameID string
+	Reason string // one of domain.AllStopReasons
+	Meta
+}
+
+// RestartInput asks to replace a game's container with a fresh one on the same image.
+type RestartInput struct {
+	GameID string
+	Meta
+}
+
+// PatchInput asks to replace a game's container with one on a patch-level newer image.
+type PatchInput struct {
+	GameID   string
+	ImageRef string
+	Meta
+}
+
+// CleanupInput asks to remove a stopped game's container.
+type CleanupInput struct {
+	GameID string
+	Meta
+}

@@ -1,0 +1,102 @@
+package ports
+
+import (
+	"context"
+	"time"
+
+	"github.com/galaxy/rtmanager/core/domain"
+)
+
+//go:generate go tool -modfile=../tools/go.mod mockgen -destination=mocks/coordination_mock.go -package=mocks . Leases,Lease,HealthPublisher,NotificationPublisher,JobSource,JobResultPublisher,DeadLetters,EngineProber,LobbyClient,Clock
+
+// Leases hands out the per-game lease that serialises all lifecycle work on a game.
+type Leases interface {
+	// Acquire takes the game's lease or returns ErrLeaseBusy. The returned lease
+	// is renewed in the background until Release.
+	Acquire(ctx context.Context, gameID string) (Lease, error)
+	// Held reports whether anyone currently holds the game's lease.
+	Held(ctx context.Context, gameID string) (bool, error)
+}
+
+// Lease is one held per-game lease.
+type Lease interface {
+	// Release stops renewal and deletes the lease if still ours. It uses its
+	// own context so it runs even when the operation's context is cancelled.
+	Release()
+	// Lost is closed if renewal finds the lease taken or expired.
+	Lost() <-chan struct{}
+}
+
+// HealthPublisher XADDs to runtime:health_events.
+type HealthPublisher interface {
+	PublishHealth(ctx context.Context, ev domain.HealthEvent) error
+}
+
+// NotificationPublisher XADDs to notification:intents.
+type NotificationPublisher interface {
+	PublishIntent(ctx context.Context, n domain.NotificationIntent) error
+}
+
+// JobKind is the kind of a Lobby job.
+type JobKind string
+
+const (
+	JobStart JobKind = "start"
+	JobStop  JobKind = "stop"
+)
+
+// Job is one entry read from runtime:start_jobs or runtime:stop_jobs.
+type Job struct {
+	Kind   JobKind
+	ID     string            // stream entry id
+	Fields map[string]string // raw fields, decoded by core
+}
+
+// JobSource reads Lobby jobs through a consumer group.
+type JobSource interface {
+	// Read blocks up to block for new entries (and reclaims idle pending ones).
+	Read(ctx context.Context, count int, block time.Duration) ([]Job, error)
+	// Ack acknowledges a job after its result was published.
+	Ack(ctx context.Context, job Job) error
+	// Pending counts entries delivered but not yet acknowledged.
+	Pending(ctx context.Context) (int64, error)
+}
+
+// JobResult is one entry of runtime:job_results.
+type JobResult struct {
+	GameID         string
+	JobID          string
+	JobKind        JobKind
+	Outcome        domain.Outcome
+	ContainerID    string
+	EngineEndpoint string
+	ErrorCode      domain.ErrorCode
+	ErrorMessage   string
+	FinishedAt     time.Time
+}
+
+// JobResultPublisher XADDs to runtime:job_results.
+type JobResultPublisher interface {
+	PublishResult(ctx context.Context, r JobResult) error
+}
+
+// DeadLetters keeps malformed stream entries in rtmanager:dead_letters.
+type DeadLetters interface {
+	DeadLetter(ctx context.Context, job Job, reason string) error
+}
+
+// EngineProber asks an engine whether it is alive.
+type EngineProber interface {
+	// Healthz returns nil when GET {baseURL}/healthz answers 200.
+	Healthz(ctx context.Context, baseURL string) error
+}
+
+// LobbyClient reads Game Lobby's view of a game, for diagnostics only.
+type LobbyClient interface {
+	GetGame(ctx context.Context, gameID string) (map[string]any, error)
+}
+
+// Clock tells the time; tests substitute it.
+type Clock interface {
+	Now() time.Time
+}

@@ -1,0 +1,105 @@
+package ports
+
+import (
+	"context"
+	"time"
+)
+
+//go:generate go tool -modfile=../tools/go.mod mockgen -destination=mocks/docker_mock.go -package=mocks . Docker
+
+// Labels RTM sets on every engine container.
+const (
+	LabelOwner       = "com.galaxy.owner"
+	LabelKind        = "com.galaxy.kind"
+	LabelGameID      = "com.galaxy.game_id"
+	LabelImageRef    = "com.galaxy.engine_image_ref"
+	LabelStartedAtMs = "com.galaxy.started_at_ms"
+	OwnerValue       = "rtmanager"
+	KindValue        = "game-engine"
+	ImageLabelCPU    = "com.galaxy.cpu_quota"
+	ImageLabelMemory = "com.galaxy.memory"
+	ImageLabelPids   = "com.galaxy.pids_limit"
+)
+
+// Docker is everything RTM asks of the Docker daemon. Implementations bound
+// every call by a timeout (pulls excepted) and translate SDK errors into
+// ErrNotFound, ErrConflict and ErrUnavailable.
+type Docker interface {
+	Ping(ctx context.Context) error
+	// NetworkExists reports whether the user-defined network exists.
+	NetworkExists(ctx context.Context, name string) (bool, error)
+	// ImageInspect returns the labels of a local image, or ErrNotFound.
+	ImageInspect(ctx context.Context, ref string) (ImageInfo, error)
+	// PullImage pulls an image; it is not bounded by the call timeout.
+	PullImage(ctx context.Context, ref string) error
+	// CreateContainer creates (does not start) a container; ErrConflict when the name is taken.
+	CreateContainer(ctx context.Context, spec ContainerSpec) (string, error)
+	StartContainer(ctx context.Context, id string) error
+	// StopContainer stops gracefully within timeout, then kills. ErrNotFound when gone.
+	StopContainer(ctx context.Context, id string, timeout time.Duration) error
+	// RemoveContainer force-removes a container. ErrNotFound when gone.
+	RemoveContainer(ctx context.Context, id string) error
+	// InspectContainer inspects by id or name, or ErrNotFound.
+	InspectContainer(ctx context.Context, idOrName string) (ContainerInfo, error)
+	// ListOwned lists every container (any state) carrying the owner label.
+	ListOwned(ctx context.Context) ([]ContainerInfo, error)
+	// Events streams events of owner-labelled containers since the given time.
+	// The event channel closes when the stream ends; the error channel then
+	// carries why (ctx.Err() on cancellation).
+	Events(ctx context.Context, since time.Time) (<-chan ContainerEvent, <-chan error)
+}
+
+// ImageInfo is what RTM reads from a local image.
+type ImageInfo struct {
+	ID     string
+	Labels map[string]string
+}
+
+// ContainerSpec is the full model of an engine container (SPEC §3).
+type ContainerSpec struct {
+	Name        string // also the hostname
+	Image       string
+	Network     string
+	Labels      map[string]string
+	Env         []string // KEY=value
+	NanoCPUs    int64
+	MemoryBytes int64
+	PidsLimit   int64
+	// Bind mount of the host state directory.
+	HostStatePath  string
+	StateMountPath string
+	LogDriver      string
+	LogOptions     map[string]string
+}
+
+// ContainerInfo is what RTM reads from an inspected or listed container.
+type ContainerInfo struct {
+	ID           string
+	Name         string // without the leading slash
+	Image        string // image the container was created from, as given
+	Labels       map[string]string
+	State        string // created, running, exited, …
+	Running      bool
+	ExitCode     int
+	OOMKilled    bool
+	RestartCount int
+	Health       string // healthy, unhealthy, starting or "" without a healthcheck
+	// NetworkIPs maps network name to the container's IPv4 address on it.
+	NetworkIPs map[string]string
+	CreatedAt  time.Time
+	StartedAt  time.Time
+	FinishedAt time.Time
+}
+
+// Owned reports whether the container carries RTM's owner label.
+func (c ContainerInfo) Owned() bool { return c.Labels[LabelOwner] == OwnerValue }
+
+// ContainerEvent is one Docker event of an owner-labelled container.
+type ContainerEvent struct {
+	Action      string // start, die, oom, destroy, …
+	ContainerID string
+	GameID      string // from the game_id label
+	ExitCode    string // attribute exitCode on die
+	Time        time.Time
+	TimeNano    int64
+}

@@ -1,0 +1,71 @@
+package ports
+
+import (
+	"context"
+	"time"
+
+	"github.com/galaxy/rtmanager/core/domain"
+)
+
+//go:generate go tool -modfile=../tools/go.mod mockgen -destination=mocks/store_mock.go -package=mocks . RuntimeStore,OperationLog,HealthStore
+
+// RuntimeStore keeps the runtime records (table runtime_records).
+type RuntimeStore interface {
+	// Get returns the record of a game or ErrNotFound.
+	Get(ctx context.Context, gameID string) (domain.Record, error)
+	// List returns records ordered by game_id, after the cursor's game id
+	// (exclusive, "" for the first page), optionally filtered by status.
+	List(ctx context.Context, q ListRuntimesQuery) ([]domain.Record, error)
+	// Upsert installs or replaces a record; created_at is set on insert only.
+	Upsert(ctx context.Context, rec domain.Record) (domain.Record, error)
+	// UpdateStatus is the compare-and-swap status change: it applies only when
+	// the record's status is From (and, when set, its container is
+	// ExpectedContainerID). Zero rows → ErrConflict; a pair outside the
+	// transition table → domain.ErrInvalidTransition, with nothing changed.
+	UpdateStatus(ctx context.Context, u StatusUpdate) (domain.Record, error)
+	// ListStoppedBefore returns stopped records whose last_op_at is older than before.
+	ListStoppedBefore(ctx context.Context, before time.Time, limit int) ([]domain.Record, error)
+	// CountByStatus counts records per status (for metrics).
+	CountByStatus(ctx context.Context) (map[domain.Status]int, error)
+}
+
+// ListRuntimesQuery selects one page of runtime records.
+type ListRuntimesQuery struct {
+	Status      domain.Status // "" for all
+	AfterGameID string        // keyset cursor, exclusive
+	Limit       int
+}
+
+// StatusUpdate describes one compare-and-swap status change.
+type StatusUpdate struct {
+	GameID              string
+	From                domain.Status
+	To                  domain.Status
+	ExpectedContainerID string // "" for no container condition
+	// ContainerID and ImageRef become the current ones on stopped → running.
+	ContainerID string
+	ImageRef    string
+	At          time.Time
+}
+
+// OperationLog is the append-only history of operations (table operation_log).
+type OperationLog interface {
+	// Append stores one entry and returns its id.
+	Append(ctx context.Context, op domain.Operation) (int64, error)
+	// List returns a game's entries newest first, with id < BeforeID when BeforeID > 0.
+	List(ctx context.Context, q ListOperationsQuery) ([]domain.Operation, error)
+}
+
+// ListOperationsQuery selects one page of a game's operation log.
+type ListOperationsQuery struct {
+	GameID   string
+	BeforeID int64
+	Limit    int
+}
+
+// HealthStore keeps the latest health snapshot per game (table health_snapshots).
+type HealthStore interface {
+	Upsert(ctx context.Context, s domain.HealthSnapshot) error
+	// Get returns the snapshot of a game or ErrNotFound.
+	Get(ctx context.Context, gameID string) (domain.HealthSnapshot, error)
+}
