@@ -7,7 +7,7 @@ import (
 	"github.com/galaxy/rtmanager/core/domain"
 )
 
-//go:generate go tool -modfile=../tools/go.mod mockgen -destination=mocks/coordination_mock.go -package=mocks . Leases,Lease,HealthPublisher,NotificationPublisher,JobSource,JobResultPublisher,DeadLetters,EngineProber,LobbyClient,Clock
+//go:generate go tool -modfile=../tools/go.mod mockgen -destination=mocks/coordination_mock.go -package=mocks . Leases,Lease,HealthPublisher,NotificationPublisher,JobSource,JobResultPublisher,DeadLetters,EngineProber,LobbyClient,Clock,Metrics
 
 // Leases hands out the per-game lease that serialises all lifecycle work on a game.
 type Leases interface {
@@ -99,4 +99,11 @@ type LobbyClient interface {
 // Clock tells the time; tests substitute it.
 type Clock interface {
 	Now() time.Time
+}
+
+// Metrics receives what the core observes; the Prometheus adapter implements it.
+type Metrics interface {
+	OperationDone(kind domain.OpKind, source domain.OpSource, outcome domain.Outcome, code domain.ErrorCode, took time.Duration)
+	HealthEventPublished(t domain.HealthEventType)
+	LeaseConflict()
 }

@@ -16,9 +16,6 @@ const (
 	LabelStartedAtMs = "com.galaxy.started_at_ms"
 	OwnerValue       = "rtmanager"
 	KindValue        = "game-engine"
-	ImageLabelCPU    = "com.galaxy.cpu_quota"
-	ImageLabelMemory = "com.galaxy.memory"
-	ImageLabelPids   = "com.galaxy.pids_limit"
 )
 
 // Docker is everything RTM asks of the Docker daemon. Implementations bound
