@@ -22,7 +22,8 @@ deps: ## Bring up PostgreSQL, Redis, the Docker network and the sample engine im
 .PHONY: generate
 generate: ## Regenerate sqlc, oapi-codegen, mockgen and wire output (pinned in tools/go.mod)
 	$(TOOL) sqlc generate -f sqlc.yaml
-	$(GO) generate ./api/... ./adapters/... ./ports/... ./di/...
+	$(GO) generate ./api/... ./adapters/... ./ports/...
+	$(TOOL) wire gen ./di
 	@gofmt -l $$(git ls-files '*.go') | (! grep .) || (echo "generated code is not gofmt-clean" >&2; exit 1)
 
 .PHONY: check-generated

@@ -1,0 +1,175 @@
+// Package di assembles Runtime Manager from its adapters. The providers are
+// plain constructors so the graph reads without wire; wire_gen.go is the
+// generated injector (make generate). The marker types DockerReady and
+// Migrated make the boot order of SPEC §10 part of the graph: PostgreSQL is
+// opened only after Docker answered and the network exists, Redis only after
+// the migrations ran.
+package di
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/galaxy/rtmanager/adapters/docker"
+	"github.com/galaxy/rtmanager/adapters/engine"
+	"github.com/galaxy/rtmanager/adapters/httpapi"
+	"github.com/galaxy/rtmanager/adapters/lobby"
+	"github.com/galaxy/rtmanager/adapters/metrics"
+	"github.com/galaxy/rtmanager/adapters/postgres"
+	"github.com/galaxy/rtmanager/adapters/redis"
+	"github.com/galaxy/rtmanager/core/lifecycle"
+	"github.com/galaxy/rtmanager/internal/config"
+	"github.com/galaxy/rtmanager/ports"
+)
+
+// DockerReady proves the daemon answered and the engine network exists.
+type DockerReady struct{}
+
+// Migrated proves the schema is at the binary's version.
+type Migrated struct{}
+
+// ProvideDocker builds the Docker client (it connects lazily).
+func ProvideDocker(cfg config.Config) (*docker.Client, func(), error) {
+	d, err := docker.New(docker.Config{Host: cfg.DockerHost, CallTimeout: cfg.DockerCallTimeout})
+	if err != nil {
+		return nil, nil, err
+	}
+	return d, func() { _ = d.Close() }, nil
+}
+
+// CheckDocker pings the daemon and checks the engine network exists; RTM
+// never creates the network.
+func CheckDocker(ctx context.Context, cfg config.Config, d *docker.Client) (DockerReady, error) {
+	if err := d.Ping(ctx); err != nil {
+		return DockerReady{}, fmt.Errorf("docker: %w", err)
+	}
+	ok, err := d.NetworkExists(ctx, cfg.DockerNetwork)
+	if err != nil {
+		return DockerReady{}, fmt.Errorf("docker: check network: %w", err)
+	}
+	if !ok {
+		return DockerReady{}, fmt.Errorf("docker: network %q does not exist (create it: docker network create %s)", cfg.DockerNetwork, cfg.DockerNetwork)
+	}
+	return DockerReady{}, nil
+}
+
+// ProvidePostgres opens the pool once Docker is known to be usable.
+func ProvidePostgres(ctx context.Context, cfg config.Config, _ DockerReady) (*pgxpool.Pool, func(), error) {
+	pool, err := postgres.Open(ctx, cfg.PostgresDSN)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pool, pool.Close, nil
+}
+
+// Migrate applies the embedded migrations before anything else uses the pool.
+func Migrate(ctx context.Context, pool *pgxpool.Pool) (Migrated, error) {
+	return Migrated{}, postgres.Migrate(ctx, pool)
+}
+
+// ProvideStore is the PostgreSQL store behind the three store ports.
+func ProvideStore(pool *pgxpool.Pool, _ Migrated) *postgres.Store { return postgres.NewStore(pool) }
+
+// RuntimeStore, OperationLog and HealthStore hand out the store's per-port adapters.
+func RuntimeStore(s *postgres.Store) *postgres.RuntimeStore { return s.Runtimes() }
+
+// OperationLog is the store's operation-log adapter.
+func OperationLog(s *postgres.Store) *postgres.OperationLog { return s.Operations() }
+
+// HealthStore is the store's health-snapshot adapter.
+func HealthStore(s *postgres.Store) *postgres.HealthStore { return s.Health() }
+
+// ProvideRedis opens Redis after the migrations.
+func ProvideRedis(ctx context.Context, cfg config.Config, _ Migrated) (*goredis.Client, func(), error) {
+	rdb, err := redis.Open(ctx, redis.Options{Addr: cfg.RedisAddr, Password: cfg.RedisPassword, DB: cfg.RedisDB})
+	if err != nil {
+		return nil, nil, err
+	}
+	return rdb, func() { _ = rdb.Close() }, nil
+}
+
+// ProvideLeases is the per-game lease on Redis.
+func ProvideLeases(rdb *goredis.Client, cfg config.Config, log *slog.Logger) *redis.Leases {
+	return redis.NewLeases(rdb, redis.LeaseConfig{TTL: cfg.GameLeaseTTL, Logger: log})
+}
+
+// ProvidePublisher publishes every outgoing stream.
+func ProvidePublisher(rdb *goredis.Client, cfg config.Config) *redis.Publisher {
+	s := cfg.Streams
+	return redis.NewPublisher(rdb, redis.StreamNames{
+		StartJobs: s.StartJobs, StopJobs: s.StopJobs, JobResults: s.JobResults,
+		HealthEvents: s.HealthEvents, NotificationIntents: s.NotificationIntents,
+	}, s.MaxLen)
+}
+
+// ProvideProber probes engines over HTTP.
+func ProvideProber(cfg config.Config) *engine.Prober {
+	return engine.NewProber(engine.Config{Timeout: cfg.ProbeTimeout})
+}
+
+// ProvideLobby is the optional Lobby client (nil when no base URL is set).
+func ProvideLobby(cfg config.Config) (ports.LobbyClient, error) {
+	return lobby.New(lobby.Config{BaseURL: cfg.LobbyBaseURL, Timeout: cfg.LobbyTimeout})
+}
+
+// LifecycleConfig maps the service configuration onto the lifecycle services'.
+func LifecycleConfig(cfg config.Config) lifecycle.Config {
+	return lifecycle.Config{
+		Network:          cfg.DockerNetwork,
+		StateRoot:        cfg.GameStateRoot,
+		StateDirMode:     cfg.GameStateDirMode,
+		StateOwnerUID:    cfg.GameStateOwnerUID,
+		StateOwnerGID:    cfg.GameStateOwnerGID,
+		StateMountPath:   cfg.EngineStateMountPath,
+		StateEnvName:     cfg.EngineStateEnvName,
+		PullPolicy:       cfg.ImagePullPolicy,
+		AllowedPrefixes:  cfg.AllowedImagePrefixes,
+		DefaultLimits:    cfg.DefaultLimits,
+		StopTimeout:      cfg.ContainerStopTimeout,
+		ReadyTimeout:     cfg.EngineReadyTimeout,
+		EngineAddress:    lifecycle.EngineAddressMode(cfg.EngineAddress),
+		StartConcurrency: cfg.DockerStartConcurrency,
+		// Bounded json-file logs: an engine can never fill the host's disk.
+		LogDriver:  "json-file",
+		LogOptions: map[string]string{"max-size": "10m", "max-file": "3"},
+	}
+}
+
+// ProvideLifecycle builds the lifecycle services.
+func ProvideLifecycle(cfg lifecycle.Config, d lifecycle.Deps) *lifecycle.Service {
+	return lifecycle.New(cfg, d)
+}
+
+// ProvideHandler builds the REST API with its readiness checks.
+func ProvideHandler(cfg config.Config, svc *lifecycle.Service, store *postgres.Store, pool *pgxpool.Pool,
+	rdb *goredis.Client, d *docker.Client, m *metrics.Metrics, log *slog.Logger) (http.Handler, error) {
+	return httpapi.New(httpapi.Config{
+		Lifecycle: svc, Runtimes: store.Runtimes(), Operations: store.Operations(), Health: store.Health(),
+		Readiness: map[string]httpapi.ReadinessCheck{
+			"postgres": func(ctx context.Context) error { return postgres.Ping(ctx, pool) },
+			"redis":    func(ctx context.Context) error { return redis.Ping(ctx, rdb) },
+			"docker":   d.Ping,
+		},
+		Metrics: m.Handler(), Token: cfg.InternalToken, Logger: log,
+	})
+}
+
+// RuntimeCounter refreshes the runtimes-by-status gauge.
+type RuntimeCounter func(ctx context.Context) error
+
+// ProvideRuntimeCounter reads the per-status counts into the metrics gauge.
+func ProvideRuntimeCounter(store *postgres.Store, m *metrics.Metrics) RuntimeCounter {
+	return func(ctx context.Context) error {
+		counts, err := store.Runtimes().CountByStatus(ctx)
+		if err != nil {
+			return err
+		}
+		m.SetRuntimes(counts)
+		return nil
+	}
+}

@@ -1,0 +1,48 @@
+//go:build wireinject
+
+package di
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/google/wire"
+
+	"github.com/galaxy/rtmanager/adapters/clock"
+	"github.com/galaxy/rtmanager/adapters/docker"
+	"github.com/galaxy/rtmanager/adapters/engine"
+	"github.com/galaxy/rtmanager/adapters/metrics"
+	"github.com/galaxy/rtmanager/adapters/postgres"
+	"github.com/galaxy/rtmanager/adapters/redis"
+	"github.com/galaxy/rtmanager/core/lifecycle"
+	"github.com/galaxy/rtmanager/internal/config"
+	"github.com/galaxy/rtmanager/ports"
+)
+
+// Build assembles the service in boot order (SPEC §10): Docker checked,
+// PostgreSQL opened and migrated, Redis opened. The cleanup closes what was
+// opened, in reverse.
+func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func(), error) {
+	wire.Build(
+		ProvideDocker, CheckDocker,
+		ProvidePostgres, Migrate, ProvideStore, RuntimeStore, OperationLog, HealthStore,
+		ProvideRedis, ProvideLeases, ProvidePublisher,
+		ProvideProber, ProvideLobby, metrics.New,
+		wire.Struct(new(clock.System)),
+		wire.Bind(new(ports.Docker), new(*docker.Client)),
+		wire.Bind(new(ports.RuntimeStore), new(*postgres.RuntimeStore)),
+		wire.Bind(new(ports.OperationLog), new(*postgres.OperationLog)),
+		wire.Bind(new(ports.HealthStore), new(*postgres.HealthStore)),
+		wire.Bind(new(ports.Leases), new(*redis.Leases)),
+		wire.Bind(new(ports.HealthPublisher), new(*redis.Publisher)),
+		wire.Bind(new(ports.NotificationPublisher), new(*redis.Publisher)),
+		wire.Bind(new(ports.EngineProber), new(*engine.Prober)),
+		wire.Bind(new(ports.Clock), new(clock.System)),
+		wire.Bind(new(ports.Metrics), new(*metrics.Metrics)),
+		wire.Struct(new(lifecycle.Deps), "*"),
+		LifecycleConfig, ProvideLifecycle,
+		ProvideHandler, ProvideRuntimeCounter,
+		NewApp,
+	)
+	return nil, nil, nil
+}
