@@ -69,8 +69,10 @@ func RedisAddr() string { return env("RTMANAGER_TEST_REDIS_ADDR", "127.0.0.1:637
 // DockerNetwork is the network engines join in tests (RTMANAGER_TEST_DOCKER_NETWORK).
 func DockerNetwork() string { return env("RTMANAGER_TEST_DOCKER_NETWORK", "galaxy-net") }
 
-func ctx5s() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), 5*time.Second)
+// setupCtx bounds one setup or cleanup step; generous, since a loaded CI
+// machine can make even DROP SCHEMA slow.
+func setupCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 30*time.Second)
 }
 
 // FreshSchema creates an empty schema for one test and returns a DSN whose
@@ -78,7 +80,7 @@ func ctx5s() (context.Context, context.CancelFunc) {
 // caller applies the migrations.
 func FreshSchema(t testing.TB) string {
 	t.Helper()
-	ctx, cancel := ctx5s()
+	ctx, cancel := setupCtx()
 	defer cancel()
 	conn, err := pgx.Connect(ctx, PostgresDSN())
 	if err != nil {
@@ -90,7 +92,7 @@ func FreshSchema(t testing.TB) string {
 		t.Fatalf("testenv: create schema: %v", err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := ctx5s()
+		ctx, cancel := setupCtx()
 		defer cancel()
 		c, err := pgx.Connect(ctx, PostgresDSN())
 		if err != nil {
@@ -116,7 +118,7 @@ func FreshSchema(t testing.TB) string {
 func Redis(t testing.TB) *redis.Client {
 	t.Helper()
 	c := redis.NewClient(&redis.Options{Addr: RedisAddr()})
-	ctx, cancel := ctx5s()
+	ctx, cancel := setupCtx()
 	defer cancel()
 	if err := c.Ping(ctx).Err(); err != nil {
 		t.Fatalf("testenv: Redis is required at %s (run `make deps`): %v", RedisAddr(), err)
@@ -132,7 +134,7 @@ func Docker(t testing.TB) *client.Client {
 	if err != nil {
 		t.Fatalf("testenv: Docker client: %v", err)
 	}
-	ctx, cancel := ctx5s()
+	ctx, cancel := setupCtx()
 	defer cancel()
 	if _, err := c.Ping(ctx); err != nil {
 		t.Fatalf("testenv: the Docker engine is required: %v", err)

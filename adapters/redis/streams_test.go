@@ -1,0 +1,179 @@
+package redis
+
+import (
+	"encoding/json"
+	"reflect"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/galaxy/rtmanager/core/domain"
+	"github.com/galaxy/rtmanager/ports"
+)
+
+// onlyEntry reads the single entry of a stream as its field map.
+func onlyEntry(t *testing.T, r sharedRedis, stream string) map[string]string {
+	t.Helper()
+	msgs, err := r.XRange(ctxT(t), stream, "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 1 {
+		t.Fatalf("%s has %d entries, want 1", stream, len(msgs))
+	}
+	return toJob(ports.JobStart, msgs[0]).Fields
+}
+
+func assertFields(t *testing.T, got, want map[string]string) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("fields\n got %v\nwant %v", got, want)
+	}
+}
+
+func TestPublishHealth(t *testing.T) {
+	r := newSharedRedis(t)
+	names := r.testNames()
+	p := NewPublisher(r, names, 0)
+	at := time.UnixMilli(1_700_000_000_123)
+
+	if err := p.PublishHealth(ctxT(t), domain.HealthEvent{
+		GameID: "g1", ContainerID: "c1", Type: domain.EventContainerExited, OccurredAt: at,
+		Details: map[string]any{"exit_code": 137, "oom": true},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	assertFields(t, onlyEntry(t, r, names.HealthEvents), map[string]string{
+		"game_id": "g1", "container_id": "c1", "event_type": "container_exited",
+		"occurred_at_ms": "1700000000123", "details": `{"exit_code":137,"oom":true}`,
+	})
+
+	r.Del(ctxT(t), names.HealthEvents)
+	if err := p.PublishHealth(ctxT(t), domain.HealthEvent{
+		GameID: "g1", ContainerID: "c1", Type: domain.EventProbeRecovered, OccurredAt: at,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := onlyEntry(t, r, names.HealthEvents)["details"]; got != "{}" {
+		t.Fatalf("empty details = %q, want {}", got)
+	}
+}
+
+func TestPublishIntent(t *testing.T) {
+	r := newSharedRedis(t)
+	names := r.testNames()
+	p := NewPublisher(r, names, 0)
+	n := domain.NotificationIntent{
+		Type: domain.NotifyImagePullFailed, GameID: "g1", OperationID: 42,
+		ImageRef: "galaxy/game:1.0.0", ErrorCode: domain.CodeImagePullFailed, ErrorMessage: "pull: denied",
+		AttemptedAt: time.UnixMilli(1_700_000_000_000), OccurredAt: time.UnixMilli(1_700_000_000_500),
+	}
+	if err := p.PublishIntent(ctxT(t), n); err != nil {
+		t.Fatal(err)
+	}
+	got := onlyEntry(t, r, names.NotificationIntents)
+	var payload map[string]any
+	if err := json.Unmarshal([]byte(got["payload_json"]), &payload); err != nil {
+		t.Fatalf("payload_json %q: %v", got["payload_json"], err)
+	}
+	delete(got, "payload_json")
+	assertFields(t, got, map[string]string{
+		"notification_type": "runtime.image_pull_failed",
+		"producer":          "runtime_manager",
+		"audience_kind":     "admin_email",
+		"idempotency_key":   "runtime_manager:g1:runtime.image_pull_failed:42",
+		"occurred_at_ms":    "1700000000500",
+	})
+	want := map[string]any{
+		"game_id": "g1", "image_ref": "galaxy/game:1.0.0", "error_code": "image_pull_failed",
+		"error_message": "pull: denied", "attempted_at_ms": float64(1_700_000_000_000),
+	}
+	if !reflect.DeepEqual(payload, want) {
+		t.Fatalf("payload\n got %v\nwant %v", payload, want)
+	}
+}
+
+func TestPublishResult(t *testing.T) {
+	r := newSharedRedis(t)
+	names := r.testNames()
+	p := NewPublisher(r, names, 0)
+	at := time.UnixMilli(1_700_000_000_999)
+
+	if err := p.PublishResult(ctxT(t), ports.JobResult{
+		GameID: "g1", JobID: "1-0", JobKind: ports.JobStart, Outcome: domain.OutcomeSuccess,
+		ContainerID: "c1", EngineEndpoint: "http://galaxy-game-g1:8080", FinishedAt: at,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	assertFields(t, onlyEntry(t, r, names.JobResults), map[string]string{
+		"game_id": "g1", "job_id": "1-0", "job_kind": "start", "outcome": "success",
+		"container_id": "c1", "engine_endpoint": "http://galaxy-game-g1:8080",
+		"error_code": "", "error_message": "", "finished_at_ms": "1700000000999",
+	})
+
+	// A failure always carries a code, even when the caller forgot it.
+	r.Del(ctxT(t), names.JobResults)
+	if err := p.PublishResult(ctxT(t), ports.JobResult{
+		GameID: "g1", JobID: "2-0", JobKind: ports.JobStop, Outcome: domain.OutcomeFailure,
+		ErrorMessage: "boom", FinishedAt: at,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	assertFields(t, onlyEntry(t, r, names.JobResults), map[string]string{
+		"game_id": "g1", "job_id": "2-0", "job_kind": "stop", "outcome": "failure",
+		"container_id": "", "engine_endpoint": "",
+		"error_code": "internal_error", "error_message": "boom", "finished_at_ms": "1700000000999",
+	})
+}
+
+func TestDeadLetter(t *testing.T) {
+	r := newSharedRedis(t)
+	names := r.testNames()
+	p := NewPublisher(r, names, 0)
+	job := ports.Job{Kind: ports.JobStop, ID: "1700000000000-3", Fields: map[string]string{
+		"game_id": "g1", "reason": "bogus", "requested_at_ms": "x",
+	}}
+	if err := p.DeadLetter(ctxT(t), job, "unknown reason"); err != nil {
+		t.Fatal(err)
+	}
+	assertFields(t, onlyEntry(t, r, names.DeadLetters), map[string]string{
+		"source_stream": names.StopJobs, "entry_id": "1700000000000-3", "reason": "unknown reason",
+		"game_id": "g1", "original_reason": "bogus", "requested_at_ms": "x",
+	})
+}
+
+func TestPublisherTrimsApproximately(t *testing.T) {
+	r := newSharedRedis(t)
+	names := r.testNames()
+	const maxLen = 100
+	p := NewPublisher(r, names, maxLen)
+	for i := range 1000 {
+		if err := p.PublishHealth(ctxT(t), domain.HealthEvent{
+			GameID: "g" + strconv.Itoa(i), Type: domain.EventProbeFailed,
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// "~" trims whole radix-tree nodes (100 entries by default), so the
+	// length stays within one node of the bound.
+	n := r.XLen(ctxT(t), names.HealthEvents).Val()
+	if n < maxLen || n > 2*maxLen {
+		t.Fatalf("XLEN = %d after 1000 adds with MAXLEN ~ %d", n, maxLen)
+	}
+}
+
+func TestDefaultStreamNames(t *testing.T) {
+	got := StreamNames{JobResults: "custom"}.withDefaults()
+	want := DefaultStreamNames()
+	want.JobResults = "custom"
+	if got != want {
+		t.Fatalf("withDefaults = %+v, want %+v", got, want)
+	}
+	if want := (StreamNames{
+		StartJobs: "runtime:start_jobs", StopJobs: "runtime:stop_jobs", JobResults: "runtime:job_results",
+		HealthEvents: "runtime:health_events", NotificationIntents: "notification:intents",
+		DeadLetters: "rtmanager:dead_letters",
+	}); DefaultStreamNames() != want {
+		t.Fatalf("DefaultStreamNames = %+v", DefaultStreamNames())
+	}
+}
