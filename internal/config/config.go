@@ -83,6 +83,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// InstanceID names this process as a stream consumer; hostname-pid by default.
 	InstanceID string
+	// ExtraContainerLabels is not read from the environment: embedding
+	// programs (the integration tests) set it to label what they create.
+	ExtraContainerLabels map[string]string
 }
 
 // Load reads the configuration from the process environment.
