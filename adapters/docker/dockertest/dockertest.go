@@ -1,0 +1,224 @@
+// Package dockertest helps tests run the sample engine (engine/) in the real
+// Docker engine: it builds the images, describes engine containers the way RTM
+// does, and removes every container a test creates. Everything it creates
+// carries testenv.RunLabel=testenv.RunID().
+package dockertest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/client"
+
+	"github.com/galaxy/rtmanager/adapters/docker"
+	"github.com/galaxy/rtmanager/internal/testenv"
+	"github.com/galaxy/rtmanager/ports"
+)
+
+// Sample engine images built by scripts/engine-images.sh.
+const (
+	// Image100, Image101 and Image110 carry cpu 0.5 / memory 64m / pids 64
+	// (1.1.0: 1.0 / 96m / 128).
+	Image100 = "galaxy/game:1.0.0"
+	Image101 = "galaxy/game:1.0.1"
+	Image110 = "galaxy/game:1.1.0"
+	// ImageNeverReady never answers 200 on /healthz; a legal patch from 1.0.0.
+	ImageNeverReady = "galaxy/game:1.0.2-neverready"
+	// ImageBadLabels has an unparsable com.galaxy.memory label.
+	ImageBadLabels = "galaxy/game:1.0.3-badlabels"
+)
+
+// Container model values the tests use, as RTM's defaults would produce them.
+const (
+	StateMountPath = "/var/lib/galaxy-game"
+	NanoCPUs       = 500_000_000 // 0.5 CPU
+	MemoryBytes    = 64 << 20
+	PidsLimit      = 64
+	EnginePort     = 8080
+)
+
+// Main is a TestMain body for packages that run engine containers: it builds
+// the images, runs the tests, then removes any container of this run that a
+// test failed to clean up (a panic, a t.FailNow before Cleanup registered).
+//
+//	func TestMain(m *testing.M) { os.Exit(dockertest.Main(m)) }
+func Main(m *testing.M) int {
+	if err := BuildImages(); err != nil {
+		fmt.Fprintln(os.Stderr, "dockertest:", err)
+		return 1
+	}
+	code := m.Run()
+	if err := sweep(); err != nil {
+		fmt.Fprintln(os.Stderr, "dockertest: sweeping leftovers:", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	return code
+}
+
+// BuildImages runs scripts/engine-images.sh, which skips up-to-date tags.
+func BuildImages() error {
+	_, self, _, _ := runtime.Caller(0)
+	script := filepath.Join(filepath.Dir(self), "..", "..", "..", "scripts", "engine-images.sh")
+	cmd := exec.Command("bash", script)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s: %w\n%s", script, err, out)
+	}
+	return nil
+}
+
+func sweep() error {
+	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	list, err := c.ContainerList(ctx, container.ListOptions{
+		All:     true,
+		Filters: filters.NewArgs(filters.Arg("label", testenv.RunLabel+"="+testenv.RunID())),
+	})
+	if err != nil {
+		return err
+	}
+	for _, s := range list {
+		if err := c.ContainerRemove(ctx, s.ID, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
+			return err
+		}
+	}
+	if len(list) > 0 {
+		return fmt.Errorf("removed %d container(s) a test left behind", len(list))
+	}
+	return nil
+}
+
+// ContainerName is RTM's container name for a game.
+func ContainerName(gameID string) string { return "galaxy-game-" + gameID }
+
+// EngineSpec is the full container spec RTM builds for gameID running image
+// with its state in the host directory stateDir, plus the test-run label.
+func EngineSpec(gameID, image, stateDir string) ports.ContainerSpec {
+	return ports.ContainerSpec{
+		Name:    ContainerName(gameID),
+		Image:   image,
+		Network: testenv.DockerNetwork(),
+		Labels: map[string]string{
+			ports.LabelOwner:       ports.OwnerValue,
+			ports.LabelKind:        ports.KindValue,
+			ports.LabelGameID:      gameID,
+			ports.LabelImageRef:    image,
+			ports.LabelStartedAtMs: strconv.FormatInt(time.Now().UnixMilli(), 10),
+			testenv.RunLabel:       testenv.RunID(),
+		},
+		Env: []string{
+			"GAME_STATE_PATH=" + StateMountPath,
+			"STORAGE_PATH=" + StateMountPath,
+			"GAME_ID=" + gameID,
+		},
+		NanoCPUs:       NanoCPUs,
+		MemoryBytes:    MemoryBytes,
+		PidsLimit:      PidsLimit,
+		HostStatePath:  stateDir,
+		StateMountPath: StateMountPath,
+		LogDriver:      "json-file",
+		LogOptions:     map[string]string{"max-size": "1m", "max-file": "2"},
+	}
+}
+
+// RemoveOnCleanup force-removes the container when the test ends, whatever
+// its outcome. A container already gone is fine.
+func RemoveOnCleanup(tb testing.TB, id string) {
+	tb.Helper()
+	c := testenv.Docker(tb) // registered first, so closed after the removal
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		err := c.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
+		if err != nil && !cerrdefs.IsNotFound(err) {
+			tb.Errorf("dockertest: remove container %s: %v", id, err)
+		}
+	})
+}
+
+// StartEngine creates and starts spec through d, schedules its removal, waits
+// until the engine serves HTTP and returns the inspected container with the
+// engine's base URL on its network IP (tests run on the Docker host, not on
+// the network).
+func StartEngine(tb testing.TB, d *docker.Client, spec ports.ContainerSpec) (ports.ContainerInfo, string) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	id, err := d.CreateContainer(ctx, spec)
+	if err != nil {
+		tb.Fatalf("create %s: %v", spec.Name, err)
+	}
+	RemoveOnCleanup(tb, id)
+	if err := d.StartContainer(ctx, id); err != nil {
+		tb.Fatalf("start %s: %v", spec.Name, err)
+	}
+	info, err := d.InspectContainer(ctx, id)
+	if err != nil {
+		tb.Fatalf("inspect %s: %v", spec.Name, err)
+	}
+	ip := info.NetworkIPs[spec.Network]
+	if ip == "" {
+		tb.Fatalf("%s has no IP on %s: %v", spec.Name, spec.Network, info.NetworkIPs)
+	}
+	baseURL := fmt.Sprintf("http://%s:%d", ip, EnginePort)
+	// Wait until the engine answers at all (the never-ready one with 503): a
+	// SIGTERM that lands before the Go runtime installed the engine's handler
+	// ends it with exit code 2 instead of a clean 0.
+	Eventually(tb, 10*time.Second, func() error {
+		_, _, err := Call(http.MethodGet, baseURL, "/healthz")
+		return err
+	})
+	return info, baseURL
+}
+
+// Eventually polls cond every 20ms until it returns nil, failing the test
+// with cond's last error after timeout.
+func Eventually(tb testing.TB, timeout time.Duration, cond func() error) {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("not within %s: %v", timeout, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Call sends method to the engine at baseURL+path and returns the status and
+// body; transport errors are returned, not fatal, so it can be polled.
+func Call(method, baseURL, path string) (int, []byte, error) {
+	req, err := http.NewRequest(method, baseURL+path, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	c := http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, body, err
+}
