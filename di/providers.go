@@ -135,8 +135,9 @@ func LifecycleConfig(cfg config.Config) lifecycle.Config {
 		EngineAddress:    lifecycle.EngineAddressMode(cfg.EngineAddress),
 		StartConcurrency: cfg.DockerStartConcurrency,
 		// Bounded json-file logs: an engine can never fill the host's disk.
-		LogDriver:  "json-file",
-		LogOptions: map[string]string{"max-size": "10m", "max-file": "3"},
+		LogDriver:   "json-file",
+		LogOptions:  map[string]string{"max-size": "10m", "max-file": "3"},
+		ExtraLabels: cfg.ExtraContainerLabels,
 	}
 }
 

@@ -48,6 +48,9 @@ type Config struct {
 	StartConcurrency int
 	LogDriver        string
 	LogOptions       map[string]string
+	// ExtraLabels are added to every engine container (never overriding the
+	// contract's labels); tests use them to mark what one run created.
+	ExtraLabels map[string]string
 }
 
 // Deps are the ports the services work through.

@@ -180,6 +180,11 @@ func (s *Service) launch(ctx context.Context, o *op, p plan, prev *domain.Record
 		HostStatePath: p.statePath, StateMountPath: s.cfg.StateMountPath,
 		LogDriver: s.cfg.LogDriver, LogOptions: s.cfg.LogOptions,
 	}
+	for k, v := range s.cfg.ExtraLabels {
+		if _, taken := spec.Labels[k]; !taken {
+			spec.Labels[k] = v
+		}
+	}
 	id, fail := s.createAndStart(ctx, spec)
 	if fail != nil {
 		return *fail
