@@ -1,0 +1,232 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/galaxy/rtmanager/core/domain"
+	"github.com/galaxy/rtmanager/core/lifecycle"
+	"github.com/galaxy/rtmanager/ports"
+)
+
+// handler implements the generated StrictServerInterface. Requests reach it
+// validated against the contract already (see middleware.validate).
+type handler struct {
+	lifecycle    Lifecycle
+	runtimes     RuntimeReader
+	operations   OperationReader
+	health       HealthReader
+	readiness    map[string]ReadinessCheck
+	readyTimeout time.Duration
+	// declared holds, per operationId, the statuses the contract declares.
+	declared map[string]map[int]bool
+	log      *slog.Logger
+}
+
+var _ StrictServerInterface = (*handler)(nil)
+
+// meta identifies the caller of a lifecycle call (SPEC §5): only `gm` is
+// Game Master; `admin`, nothing or anything else is an admin call.
+func meta(caller, requestID *string) lifecycle.Meta {
+	m := lifecycle.Meta{Source: domain.SourceAdminRest}
+	if caller != nil && *caller == "gm" {
+		m.Source = domain.SourceGMRest
+	}
+	if requestID != nil {
+		m.SourceRef = *requestID
+	}
+	return m
+}
+
+// detached keeps a lifecycle operation running when its caller hangs up:
+// abandoning a start or patch halfway would leave a container and a record
+// to be repaired by the reconciler. Every step is bounded by the service's
+// own Docker and readiness timeouts.
+func detached(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
+
+// answer maps a lifecycle result: success (replays included) is the record;
+// a failure is its code with the mapped status. A result the contract has no
+// answer for — an unknown code, a "failure" mapping to 200, a status the
+// operation does not declare — is logged and answered as internal_error so
+// the API never breaks its contract.
+func (h *handler) answer(ctx context.Context, op, gameID string, res domain.Result) (RuntimeRecord, *problem) {
+	if res.Succeeded() {
+		if res.Record != nil {
+			return toRuntimeRecord(*res.Record), nil
+		}
+		h.log.ErrorContext(ctx, "http: lifecycle success without a record", "operation", op, "game_id", gameID)
+		return RuntimeRecord{}, &problem{domain.CodeInternalError, internalErrorMessage}
+	}
+	code, status := res.ErrorCode, res.ErrorCode.HTTPStatus()
+	if !code.IsKnown() || status < 400 || !h.declared[op][status] {
+		h.log.ErrorContext(ctx, "http: lifecycle result outside the contract", "operation", op, "game_id", gameID,
+			"error_code", string(code), "error_message", res.ErrorMessage)
+		return RuntimeRecord{}, &problem{domain.CodeInternalError, internalErrorMessage}
+	}
+	msg := res.ErrorMessage
+	if code == domain.CodeInternalError {
+		h.log.ErrorContext(ctx, "http: lifecycle internal error", "operation", op, "game_id", gameID, "error_message", msg)
+		msg = internalErrorMessage
+	}
+	if msg == "" {
+		msg = string(code)
+	}
+	return RuntimeRecord{}, &problem{code, msg}
+}
+
+// storeProblem maps a store error. notFound is the message when the store
+// reports ports.ErrNotFound; "" means not-found is no legitimate answer of the
+// operation, so it counts as unexpected.
+func (h *handler) storeProblem(ctx context.Context, op string, err error, notFound string) problem {
+	switch {
+	case errors.Is(err, ports.ErrNotFound) && notFound != "":
+		return problem{domain.CodeNotFound, notFound}
+	case errors.Is(err, ports.ErrUnavailable):
+		h.log.WarnContext(ctx, "http: store unavailable", "operation", op, "error", err)
+		return problem{domain.CodeServiceUnavailable, "storage unavailable"}
+	default:
+		h.log.ErrorContext(ctx, "http: store failed", "operation", op, "error", err)
+		return problem{domain.CodeInternalError, internalErrorMessage}
+	}
+}
+
+func (h *handler) InternalHealthz(context.Context, InternalHealthzRequestObject) (InternalHealthzResponseObject, error) {
+	return InternalHealthz200JSONResponse{Body: Liveness{Status: LivenessStatusOk}}, nil
+}
+
+// InternalReadyz runs every check concurrently within the readiness timeout;
+// a check still running then is reported as timed out rather than waited for.
+func (h *handler) InternalReadyz(ctx context.Context, _ InternalReadyzRequestObject) (InternalReadyzResponseObject, error) {
+	ctx, cancel := context.WithTimeout(ctx, h.readyTimeout)
+	defer cancel()
+	type result struct {
+		name string
+		err  error
+	}
+	results := make(chan result, len(h.readiness)) // buffered: late checks never block
+	checks := make(map[string]string, len(h.readiness))
+	for name, check := range h.readiness {
+		checks[name] = "check timed out after " + h.readyTimeout.String()
+		go func() { results <- result{name, check(ctx)} }()
+	}
+	ready := true
+collect:
+	for range h.readiness {
+		select {
+		case r := <-results:
+			if r.err != nil {
+				checks[r.name] = r.err.Error()
+				continue
+			}
+			checks[r.name] = "ok"
+		case <-ctx.Done():
+			break collect
+		}
+	}
+	for name, state := range checks {
+		if state != "ok" {
+			ready = false
+			h.log.WarnContext(ctx, "http: not ready", "check", name, "error", state)
+		}
+	}
+	if !ready {
+		return InternalReadyz503JSONResponse{Body: Readiness{Status: ReadinessStatusNotReady, Checks: checks}}, nil
+	}
+	return InternalReadyz200JSONResponse{Body: Readiness{Status: ReadinessStatusReady, Checks: checks}}, nil
+}
+
+func (h *handler) InternalListRuntimes(ctx context.Context, req InternalListRuntimesRequestObject) (InternalListRuntimesResponseObject, error) {
+	after, err := gameIDCursor(req.Params.Cursor)
+	if err != nil {
+		return problem{domain.CodeInvalidRequest, err.Error()}, nil
+	}
+	limit := pageSize(req.Params.Limit)
+	q := ports.ListRuntimesQuery{AfterGameID: after, Limit: limit + 1}
+	if req.Params.Status != nil {
+		q.Status = domain.Status(*req.Params.Status)
+	}
+	recs, err := h.runtimes.List(ctx, q)
+	if err != nil {
+		return h.storeProblem(ctx, "internalListRuntimes", err, ""), nil
+	}
+	page, next := paginate(recs, limit, toRuntimeRecord, func(r domain.Record) string { return r.GameID })
+	return InternalListRuntimes200JSONResponse{Body: RuntimeList{Runtimes: page, NextCursor: next}}, nil
+}
+
+func (h *handler) InternalGetRuntime(ctx context.Context, req InternalGetRuntimeRequestObject) (InternalGetRuntimeResponseObject, error) {
+	rec, err := h.runtimes.Get(ctx, req.GameId)
+	if err != nil {
+		return h.storeProblem(ctx, "internalGetRuntime", err, "no runtime record for "+req.GameId), nil
+	}
+	return InternalGetRuntime200JSONResponse{RuntimeJSONResponse{Body: toRuntimeRecord(rec)}}, nil
+}
+
+func (h *handler) InternalListRuntimeOperations(ctx context.Context, req InternalListRuntimeOperationsRequestObject) (InternalListRuntimeOperationsResponseObject, error) {
+	before, err := operationCursor(req.Params.Cursor)
+	if err != nil {
+		return problem{domain.CodeInvalidRequest, err.Error()}, nil
+	}
+	limit := pageSize(req.Params.Limit)
+	ops, err := h.operations.List(ctx, ports.ListOperationsQuery{GameID: req.GameId, BeforeID: before, Limit: limit + 1})
+	if err != nil {
+		return h.storeProblem(ctx, "internalListRuntimeOperations", err, ""), nil
+	}
+	page, next := paginate(ops, limit, toOperationEntry, func(o domain.Operation) string { return strconv.FormatInt(o.ID, 10) })
+	return InternalListRuntimeOperations200JSONResponse{Body: OperationList{Operations: page, NextCursor: next}}, nil
+}
+
+func (h *handler) InternalGetRuntimeHealth(ctx context.Context, req InternalGetRuntimeHealthRequestObject) (InternalGetRuntimeHealthResponseObject, error) {
+	snap, err := h.health.Get(ctx, req.GameId)
+	if err != nil {
+		return h.storeProblem(ctx, "internalGetRuntimeHealth", err, "no health snapshot for "+req.GameId), nil
+	}
+	return InternalGetRuntimeHealth200JSONResponse{Body: toHealthSnapshot(snap)}, nil
+}
+
+func (h *handler) InternalStartRuntime(ctx context.Context, req InternalStartRuntimeRequestObject) (InternalStartRuntimeResponseObject, error) {
+	in := lifecycle.StartInput{GameID: req.GameId, ImageRef: req.Body.ImageRef, Meta: meta(req.Params.XGalaxyCaller, req.Params.XRequestId)}
+	rec, p := h.answer(ctx, "internalStartRuntime", req.GameId, h.lifecycle.Start(detached(ctx), in))
+	if p != nil {
+		return p, nil
+	}
+	return InternalStartRuntime200JSONResponse{RuntimeJSONResponse{Body: rec}}, nil
+}
+
+func (h *handler) InternalStopRuntime(ctx context.Context, req InternalStopRuntimeRequestObject) (InternalStopRuntimeResponseObject, error) {
+	in := lifecycle.StopInput{GameID: req.GameId, Reason: string(req.Body.Reason), Meta: meta(req.Params.XGalaxyCaller, req.Params.XRequestId)}
+	rec, p := h.answer(ctx, "internalStopRuntime", req.GameId, h.lifecycle.Stop(detached(ctx), in))
+	if p != nil {
+		return p, nil
+	}
+	return InternalStopRuntime200JSONResponse{RuntimeJSONResponse{Body: rec}}, nil
+}
+
+func (h *handler) InternalRestartRuntime(ctx context.Context, req InternalRestartRuntimeRequestObject) (InternalRestartRuntimeResponseObject, error) {
+	in := lifecycle.RestartInput{GameID: req.GameId, Meta: meta(req.Params.XGalaxyCaller, req.Params.XRequestId)}
+	rec, p := h.answer(ctx, "internalRestartRuntime", req.GameId, h.lifecycle.Restart(detached(ctx), in))
+	if p != nil {
+		return p, nil
+	}
+	return InternalRestartRuntime200JSONResponse{RuntimeJSONResponse{Body: rec}}, nil
+}
+
+func (h *handler) InternalPatchRuntime(ctx context.Context, req InternalPatchRuntimeRequestObject) (InternalPatchRuntimeResponseObject, error) {
+	in := lifecycle.PatchInput{GameID: req.GameId, ImageRef: req.Body.ImageRef, Meta: meta(req.Params.XGalaxyCaller, req.Params.XRequestId)}
+	rec, p := h.answer(ctx, "internalPatchRuntime", req.GameId, h.lifecycle.Patch(detached(ctx), in))
+	if p != nil {
+		return p, nil
+	}
+	return InternalPatchRuntime200JSONResponse{RuntimeJSONResponse{Body: rec}}, nil
+}
+
+func (h *handler) InternalCleanupRuntimeContainer(ctx context.Context, req InternalCleanupRuntimeContainerRequestObject) (InternalCleanupRuntimeContainerResponseObject, error) {
+	in := lifecycle.CleanupInput{GameID: req.GameId, Meta: meta(req.Params.XGalaxyCaller, req.Params.XRequestId)}
+	rec, p := h.answer(ctx, "internalCleanupRuntimeContainer", req.GameId, h.lifecycle.Cleanup(detached(ctx), in))
+	if p != nil {
+		return p, nil
+	}
+	return InternalCleanupRuntimeContainer200JSONResponse{RuntimeJSONResponse{Body: rec}}, nil
+}

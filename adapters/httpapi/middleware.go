@@ -1,0 +1,233 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+
+	"github.com/galaxy/rtmanager/adapters/httpapi/internal/specroute"
+	"github.com/galaxy/rtmanager/core/domain"
+)
+
+// MaxBodyBytes is the largest request body the API reads (SPEC §5: 64 KiB).
+const MaxBodyBytes = 64 << 10
+
+// middleware is what every request passes before the generated routes.
+type middleware struct {
+	router *specroute.Router
+	token  string
+	log    *slog.Logger
+}
+
+// requestInfo is filled in along the chain for the access log line.
+type requestInfo struct {
+	operation string
+	gameID    string
+}
+
+type requestInfoKey struct{}
+
+// responseWriter records the status for the access log and completes the
+// generated code's bare "application/json" with the charset of the contract.
+type responseWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *responseWriter) WriteHeader(status int) {
+	if w.status != 0 {
+		// A second WriteHeader can only follow a failed write of the first
+		// answer; net/http would ignore it too, with a log line.
+		return
+	}
+	w.status = status
+	if w.Header().Get("Content-Type") == "application/json" {
+		w.Header().Set("Content-Type", jsonContentType)
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *responseWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// observe is the outermost layer: it echoes X-Request-Id, turns a panic into
+// a 500 envelope and writes one access log line per request.
+func (m *middleware) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		requestID := r.Header.Get("X-Request-Id")
+		if requestID != "" {
+			// Set before the handler runs: the generated responses leave
+			// the header alone unless told otherwise.
+			w.Header().Set("X-Request-Id", requestID)
+		}
+		info := &requestInfo{}
+		r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
+		rw := &responseWriter{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler { // net/http's own signal to abort the response silently
+					panic(p)
+				}
+				m.log.ErrorContext(r.Context(), "http: panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()),
+					"request_id", requestID)
+				if rw.status == 0 {
+					writeError(rw, http.StatusInternalServerError, domain.CodeInternalError, internalErrorMessage)
+				}
+			}
+			status := rw.status
+			if status == 0 {
+				status = http.StatusOK // what net/http sends for a handler that wrote nothing
+			}
+			m.access(r, status, time.Since(start), requestID, info)
+		}()
+		next.ServeHTTP(rw, r)
+	})
+}
+
+// access logs a request. Probes and scrapes come every few seconds, so they
+// log at debug even when they fail (a failing readiness check is logged once
+// by the handler); other server errors log at error.
+func (m *middleware) access(r *http.Request, status int, took time.Duration, requestID string, info *requestInfo) {
+	level := slog.LevelInfo
+	switch {
+	case info.operation == "internalHealthz" || info.operation == "internalReadyz" || r.URL.Path == "/metrics":
+		level = slog.LevelDebug
+	case status >= 500:
+		level = slog.LevelError
+	}
+	attrs := []slog.Attr{
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.EscapedPath()),
+		slog.Int("status", status),
+		slog.Duration("duration", took),
+	}
+	for _, kv := range [][2]string{
+		{"operation", info.operation}, {"game_id", info.gameID}, {"request_id", requestID},
+		{"caller", r.Header.Get("X-Galaxy-Caller")},
+	} {
+		if kv[1] != "" {
+			attrs = append(attrs, slog.String(kv[0], kv[1]))
+		}
+	}
+	m.log.LogAttrs(r.Context(), level, "http request", attrs...)
+}
+
+// authenticate requires the bearer token on /api/ when one is configured.
+// Both sides are hashed first so the constant-time comparison does not leak
+// the token's length either.
+func (m *middleware) authenticate(next http.Handler) http.Handler {
+	if m.token == "" {
+		return next
+	}
+	want := sha256.Sum256([]byte(m.token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+			got := sha256.Sum256([]byte(token))
+			// The scheme name is case-insensitive (RFC 9110 §11.1).
+			if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+				w.Header().Set("WWW-Authenticate", "Bearer")
+				writeError(w, http.StatusUnauthorized, domain.CodeInvalidRequest, "missing or invalid bearer token")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// validationOptions: authentication is already done by authenticate;
+// defaults are applied by the handler, so the request is never rewritten;
+// the validated body is handed to the generated binder (which then matches
+// member names exactly); schema dumps stay out of the messages.
+var validationOptions = openapi3filter.Options{
+	AuthenticationFunc:                openapi3filter.NoopAuthenticationFunc,
+	RejectWhenRequestBodyNotSpecified: true,
+	SkipSettingDefaults:               true,
+	KeepValidatedValue:                true,
+	SchemaValidationOptions:           []openapi3.SchemaValidationOption{openapi3.DisableSchemaErrorDetails()},
+}
+
+// validate routes the request to its operation and checks it against the
+// contract: path, query, headers and body. Anything off is 400
+// invalid_request; an unknown path is 404, a wrong method 405.
+func (m *middleware) validate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		route, params, err := m.router.Find(r)
+		var notAllowed *specroute.MethodNotAllowedError
+		switch {
+		case errors.As(err, &notAllowed):
+			w.Header().Set("Allow", strings.Join(notAllowed.Allow, ", "))
+			writeError(w, http.StatusMethodNotAllowed, domain.CodeInvalidRequest, err.Error())
+			return
+		case errors.Is(err, specroute.ErrNotFound):
+			writeError(w, http.StatusNotFound, domain.CodeNotFound, err.Error())
+			return
+		case err != nil:
+			writeError(w, http.StatusBadRequest, domain.CodeInvalidRequest, err.Error())
+			return
+		}
+		info, _ := r.Context().Value(requestInfoKey{}).(*requestInfo)
+		if info != nil {
+			info.operation = route.Operation.OperationID
+		}
+		if err := readBody(w, r); err != nil {
+			writeError(w, http.StatusBadRequest, domain.CodeInvalidRequest, err.Error())
+			return
+		}
+		in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route, Options: &validationOptions}
+		if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
+			writeError(w, http.StatusBadRequest, domain.CodeInvalidRequest, err.Error())
+			return
+		}
+		if info != nil {
+			// Only a valid game_id is worth a log field.
+			info.gameID = params["game_id"]
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// readBody reads the whole body up to MaxBodyBytes and puts it back, so that
+// the size limit and well-formedness are checked once, up front. Every
+// request body of the contract is JSON, so a body that is not exactly one
+// JSON value (trailing data included, which a streaming decoder would
+// silently ignore) is refused whatever its Content-Type says.
+func readBody(w http.ResponseWriter, r *http.Request) error {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		if _, tooLarge := errors.AsType[*http.MaxBytesError](err); tooLarge {
+			return fmt.Errorf("request body exceeds %d bytes", MaxBodyBytes)
+		}
+		return errors.New("request body could not be read")
+	}
+	if len(data) == 0 {
+		r.Body, r.ContentLength = http.NoBody, 0
+		return nil
+	}
+	if !json.Valid(data) {
+		return errors.New("request body is not a single JSON value")
+	}
+	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(data)), int64(len(data))
+	return nil
+}

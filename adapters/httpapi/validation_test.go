@@ -1,0 +1,148 @@
+package httpapi_test
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/galaxy/rtmanager/adapters/httpapi"
+	"github.com/galaxy/rtmanager/core/domain"
+)
+
+const runtimes = "/api/v1/internal/runtimes"
+
+func cursor(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }
+
+// TestBadInputIsInvalidRequest: whatever is malformed, the answer is 400
+// invalid_request and the lifecycle is never reached.
+func TestBadInputIsInvalidRequest(t *testing.T) {
+	big := `{"image_ref":"` + strings.Repeat("x", httpapi.MaxBodyBytes) + `"}`
+	cases := []struct {
+		name, method, path, body string
+		headers                  []string
+	}{
+		{name: "unknown field", method: "POST", path: "/game-1/start", body: `{"image_ref":"galaxy/game:1.0.0","extra":1}`},
+		{name: "field name in other case", method: "POST", path: "/game-1/start", body: `{"IMAGE_REF":"galaxy/game:1.0.0"}`},
+		{name: "wrong type", method: "POST", path: "/game-1/start", body: `{"image_ref":5}`},
+		{name: "missing field", method: "POST", path: "/game-1/start", body: `{}`},
+		{name: "null body", method: "POST", path: "/game-1/start", body: `null`},
+		{name: "array body", method: "POST", path: "/game-1/start", body: `[]`},
+		{name: "no body", method: "POST", path: "/game-1/start"},
+		{name: "body over 64 KiB", method: "POST", path: "/game-1/start", body: big},
+		{name: "trailing data", method: "POST", path: "/game-1/start", body: `{"image_ref":"galaxy/game:1.0.0"} {}`},
+		{name: "not JSON", method: "POST", path: "/game-1/start", body: `image_ref=galaxy/game:1.0.0`},
+		{name: "text/plain", method: "POST", path: "/game-1/start", body: `{"image_ref":"galaxy/game:1.0.0"}`,
+			headers: []string{"Content-Type", "text/plain"}},
+		{name: "unknown reason", method: "POST", path: "/game-1/stop", body: `{"reason":"bored"}`},
+		{name: "reason wrong type", method: "POST", path: "/game-1/stop", body: `{"reason":["timeout"]}`},
+		{name: "no reason", method: "POST", path: "/game-1/stop", body: `{}`},
+		{name: "patch unknown field", method: "POST", path: "/game-1/patch", body: `{"image_ref":"galaxy/game:1.0.1","force":true}`},
+		{name: "restart with a field", method: "POST", path: "/game-1/restart", body: `{"image_ref":"galaxy/game:1.0.1"}`},
+		{name: "restart with an array", method: "POST", path: "/game-1/restart", body: `[]`},
+		{name: "cleanup with a body", method: "DELETE", path: "/game-1/container", body: `{}`},
+		{name: "list with a body", method: "GET", path: "", body: `{}`},
+		{name: "request id too long", method: "POST", path: "/game-1/restart",
+			headers: []string{"X-Request-Id", strings.Repeat("r", 129)}},
+		{name: "request id with spaces", method: "POST", path: "/game-1/restart", headers: []string{"X-Request-Id", "a b"}},
+
+		{name: "game_id ../x escaped", method: "POST", path: "/..%2Fx/start", body: `{"image_ref":"galaxy/game:1.0.0"}`},
+		{name: "game_id .. escaped", method: "GET", path: "/%2E%2E"},
+		{name: "game_id empty", method: "POST", path: "//stop", body: `{"reason":"timeout"}`},
+		{name: "game_id 200 chars", method: "GET", path: "/" + strings.Repeat("g", 200)},
+		{name: "game_id 64 chars", method: "DELETE", path: "/" + strings.Repeat("g", 64) + "/container"},
+		{name: "game_id with spaces", method: "GET", path: "/game%201/health"},
+		{name: "game_id with slash", method: "GET", path: "/a%2Fb/operations"},
+		{name: "game_id leading dot", method: "POST", path: "/.hidden/restart"},
+		{name: "game_id non-ASCII", method: "GET", path: "/g%C3%BC"},
+
+		{name: "limit 0", method: "GET", path: "?limit=0"},
+		{name: "limit 501", method: "GET", path: "?limit=501"},
+		{name: "limit abc", method: "GET", path: "?limit=abc"},
+		{name: "limit negative", method: "GET", path: "/game-1/operations?limit=-1"},
+		{name: "limit fraction", method: "GET", path: "/game-1/operations?limit=1.5"},
+		{name: "limit empty", method: "GET", path: "?limit="},
+		{name: "unknown status", method: "GET", path: "?status=zombie"},
+		{name: "cursor not base64url", method: "GET", path: "?cursor=%21%21"},
+		{name: "cursor padded", method: "GET", path: "?cursor=" + cursor("game-1") + "%3D%3D"},
+		{name: "cursor empty", method: "GET", path: "?cursor="},
+		{name: "cursor of a bad game_id", method: "GET", path: "?cursor=" + cursor("../x")},
+		{name: "cursor not canonical base64", method: "GET", path: "?cursor=Z2FtZS0xZ"},
+		{name: "operations cursor not a number", method: "GET", path: "/game-1/operations?cursor=" + cursor("abc")},
+		{name: "operations cursor zero", method: "GET", path: "/game-1/operations?cursor=" + cursor("0")},
+		{name: "operations cursor negative", method: "GET", path: "/game-1/operations?cursor=" + cursor("-5")},
+		{name: "operations cursor of a game", method: "GET", path: "/game-1/operations?cursor=" + cursor("game-1")},
+	}
+	srv, lc := server(t, httpapi.Config{})
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			headers := append([]string{"X-Galaxy-Caller", "gm"}, tc.headers...)
+			r := do(t, srv, tc.method, runtimes+tc.path, tc.body, headers...)
+			r.expectError(t, http.StatusBadRequest, domain.CodeInvalidRequest)
+			if r.errorMessage() == "" {
+				t.Error("the message is empty")
+			}
+		})
+	}
+	if calls := lc.Calls(); len(calls) != 0 {
+		t.Errorf("the lifecycle was called for bad input: %+v", calls)
+	}
+}
+
+func TestBodyLimitMessage(t *testing.T) {
+	srv, _ := server(t, httpapi.Config{})
+	body := `{"image_ref":"` + strings.Repeat("x", httpapi.MaxBodyBytes) + `"}`
+	r := do(t, srv, "POST", runtimes+"/game-1/patch", body)
+	r.expectError(t, http.StatusBadRequest, domain.CodeInvalidRequest)
+	if !strings.Contains(r.errorMessage(), "exceeds") {
+		t.Errorf("message %q does not say the body is too large", r.errorMessage())
+	}
+}
+
+// TestGoodInputAtTheLimits: the edges of what is allowed pass validation.
+func TestGoodInputAtTheLimits(t *testing.T) {
+	srv, lc := server(t, httpapi.Config{})
+	ok := []struct{ method, path, body string }{
+		{"POST", "/" + strings.Repeat("g", 63) + "/start", `{"image_ref":"galaxy/game:1.0.0"}`},
+		// The reference's content is the service's to judge (and to log).
+		{"POST", "/game-1/start", `{"image_ref":""}`},
+		{"POST", "/game-1/patch", `{"image_ref":"not a reference!"}`},
+		{"POST", "/A.b_c-9/stop", `{"reason":"orphan_cleanup"}`},
+		{"POST", "/game-1/restart", ""},
+		{"POST", "/game-1/restart", `{}`},
+		{"POST", "/game-1/restart", " {\n} \n"},
+		{"DELETE", "/game-1/container", ""},
+	}
+	for _, c := range ok {
+		if r := do(t, srv, c.method, runtimes+c.path, c.body); r.status != http.StatusOK {
+			t.Errorf("%s %s %q: %d %s", c.method, c.path, c.body, r.status, r.body)
+		}
+	}
+	if got := len(lc.Calls()); got != len(ok) {
+		t.Errorf("%d lifecycle calls, want %d", got, len(ok))
+	}
+	// The largest body allowed: exactly 64 KiB of JSON (white space pads it).
+	exact := `{"reason":"timeout"}`
+	exact += strings.Repeat(" ", httpapi.MaxBodyBytes-len(exact))
+	if r := do(t, srv, "POST", runtimes+"/game-1/stop", exact); r.status != http.StatusOK {
+		t.Errorf("a body of exactly %d bytes: %d %s", httpapi.MaxBodyBytes, r.status, r.body)
+	}
+}
+
+func TestUnknownRoutes(t *testing.T) {
+	srv, _ := server(t, httpapi.Config{})
+	do(t, srv, "GET", "/nope", "", "X-Request-Id", "r-1").expectError(t, http.StatusNotFound, domain.CodeNotFound)
+	do(t, srv, "GET", runtimes+"/", "").expectError(t, http.StatusNotFound, domain.CodeNotFound)
+
+	r := do(t, srv, "GET", runtimes+"/game-1/start", "")
+	r.expectError(t, http.StatusMethodNotAllowed, domain.CodeInvalidRequest)
+	if got := r.header.Get("Allow"); got != "POST" {
+		t.Errorf("Allow = %q, want POST", got)
+	}
+	r = do(t, srv, "PUT", runtimes+"/game-1", "")
+	r.expectError(t, http.StatusMethodNotAllowed, domain.CodeInvalidRequest)
+	if got := r.header.Get("Allow"); got != "GET" {
+		t.Errorf("Allow = %q, want GET", got)
+	}
+	do(t, srv, "POST", "/healthz", "").expectError(t, http.StatusMethodNotAllowed, domain.CodeInvalidRequest)
+}
