@@ -43,24 +43,28 @@ func toOperationEntry(o domain.Operation) OperationEntry {
 		ErrorMessage:  o.ErrorMessage,
 		ImageRef:      o.ImageRef,
 		ContainerId:   o.ContainerID,
+		Details:       object(o.Details),
 		StartedAt:     o.StartedAt.UTC(),
 		FinishedAt:    o.FinishedAt.UTC(),
 	}
 }
 
-func toHealthSnapshot(s domain.HealthSnapshot) HealthSnapshot {
-	details := s.Details
-	if details == nil {
-		// The contract's details is always an object, as the column is.
-		details = map[string]any{}
+// object keeps a details map an object on the wire, as the column is: never null.
+func object(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
 	}
+	return m
+}
+
+func toHealthSnapshot(s domain.HealthSnapshot) HealthSnapshot {
 	return HealthSnapshot{
 		GameId:        s.GameID,
 		ContainerId:   s.ContainerID,
 		Status:        HealthStatus(s.Status),
 		Source:        HealthSource(s.Source),
 		LastEventType: HealthEventType(s.LastEventType),
-		Details:       details,
+		Details:       object(s.Details),
 		ObservedAt:    s.ObservedAt.UTC(),
 	}
 }

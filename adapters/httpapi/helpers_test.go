@@ -67,6 +67,18 @@ func (f *fakeLifecycle) Cleanup(ctx context.Context, in lifecycle.CleanupInput) 
 	return f.record(ctx, "cleanup", in)
 }
 
+func (f *fakeLifecycle) Refuse(ctx context.Context, kind domain.OpKind, gameID string, m lifecycle.Meta, reason string) domain.Result {
+	return f.record(ctx, "refuse", refusal{Kind: kind, GameID: gameID, Meta: m, Reason: reason})
+}
+
+// refusal is what Refuse was called with.
+type refusal struct {
+	Kind   domain.OpKind
+	GameID string
+	Meta   lifecycle.Meta
+	Reason string
+}
+
 func (f *fakeLifecycle) Calls() []call {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -29,6 +29,9 @@ type Lifecycle interface {
 	Restart(ctx context.Context, in lifecycle.RestartInput) domain.Result
 	Patch(ctx context.Context, in lifecycle.PatchInput) domain.Result
 	Cleanup(ctx context.Context, in lifecycle.CleanupInput) domain.Result
+	// Refuse records a lifecycle call on a valid game that the contract
+	// refused (400) as one failed operation row.
+	Refuse(ctx context.Context, kind domain.OpKind, gameID string, m lifecycle.Meta, reason string) domain.Result
 }
 
 // RuntimeReader reads runtime records (ports.RuntimeStore satisfies it).
@@ -132,6 +135,6 @@ func New(cfg Config) (http.Handler, error) {
 	HandlerWithOptions(strict, StdHTTPServerOptions{BaseRouter: mux, ErrorHandlerFunc: badRequest})
 	mux.Handle("GET /metrics", cfg.Metrics)
 
-	mw := &middleware{router: router, token: cfg.Token, log: cfg.Logger}
+	mw := &middleware{router: router, token: cfg.Token, log: cfg.Logger, lifecycle: cfg.Lifecycle}
 	return mw.observe(mw.authenticate(mw.validate(mux))), nil
 }

@@ -27,9 +27,20 @@ const MaxBodyBytes = 64 << 10
 
 // middleware is what every request passes before the generated routes.
 type middleware struct {
-	router *specroute.Router
-	token  string
-	log    *slog.Logger
+	router    *specroute.Router
+	token     string
+	log       *slog.Logger
+	lifecycle Lifecycle
+}
+
+// lifecycleKinds are the operations whose refusals are recorded in the
+// game's operation log.
+var lifecycleKinds = map[string]domain.OpKind{
+	"internalStartRuntime":            domain.OpStart,
+	"internalStopRuntime":             domain.OpStop,
+	"internalRestartRuntime":          domain.OpRestart,
+	"internalPatchRuntime":            domain.OpPatch,
+	"internalCleanupRuntimeContainer": domain.OpCleanupContainer,
 }
 
 // requestInfo is filled in along the chain for the access log line.
@@ -191,12 +202,13 @@ func (m *middleware) validate(next http.Handler) http.Handler {
 		if info != nil {
 			info.operation = route.Operation.OperationID
 		}
-		if err := readBody(w, r); err != nil {
-			writeError(w, http.StatusBadRequest, domain.CodeInvalidRequest, err.Error())
-			return
+		err = readBody(w, r)
+		if err == nil {
+			in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route, Options: &validationOptions}
+			err = openapi3filter.ValidateRequest(r.Context(), in)
 		}
-		in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route, Options: &validationOptions}
-		if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
+		if err != nil {
+			m.refuse(r, route.Operation.OperationID, params["game_id"], err)
 			writeError(w, http.StatusBadRequest, domain.CodeInvalidRequest, err.Error())
 			return
 		}
@@ -230,4 +242,32 @@ func readBody(w http.ResponseWriter, r *http.Request) error {
 	}
 	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(data)), int64(len(data))
 	return nil
+}
+
+// refuse records a refused lifecycle call on a valid game in its operation
+// log. A call whose game_id is itself invalid names no game, so it is only
+// answered (and access-logged).
+func (m *middleware) refuse(r *http.Request, operationID, gameID string, cause error) {
+	kind, ok := lifecycleKinds[operationID]
+	if !ok || domain.ValidateGameID(gameID) != nil {
+		return
+	}
+	caller, requestID := r.Header.Get("X-Galaxy-Caller"), r.Header.Get("X-Request-Id")
+	if !validRequestID(requestID) {
+		requestID = "" // it may be the very thing refused
+	}
+	m.lifecycle.Refuse(r.Context(), kind, gameID, meta(&caller, &requestID), cause.Error())
+}
+
+// validRequestID mirrors the contract's X-Request-Id rule: 1–128 visible ASCII characters.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < '!' || id[i] > '~' {
+			return false
+		}
+	}
+	return true
 }

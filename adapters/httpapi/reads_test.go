@@ -142,6 +142,7 @@ func TestReadOperations(t *testing.T) {
 		}
 		if i == 4 {
 			op.Kind, op.Outcome, op.ErrorCode, op.ErrorMessage = domain.OpStop, domain.OutcomeFailure, domain.CodeConflict, "busy"
+			op.Details = map[string]any{"reason": "finished", "nested": map[string]any{"ünïcode": "✓", "n": 1.5}}
 		}
 		id, err := store.Operations().Append(t.Context(), op)
 		if err != nil {
@@ -183,6 +184,7 @@ func TestReadOperations(t *testing.T) {
 				"id": float64(ids[4]), "game_id": "game-1", "op_kind": "stop", "op_source": "gm_rest",
 				"source_ref": "req-4", "correlation_id": "corr", "outcome": "failure", "error_code": "conflict",
 				"error_message": "busy", "image_ref": "galaxy/game:1.0.0", "container_id": "c-1",
+				"details":    map[string]any{"reason": "finished", "nested": map[string]any{"ünïcode": "✓", "n": 1.5}},
 				"started_at": "2031-03-14T15:09:30.535897Z", "finished_at": "2031-03-14T15:09:30.536897Z",
 			}},
 		}

@@ -14,14 +14,17 @@ const runtimes = "/api/v1/internal/runtimes"
 
 func cursor(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }
 
+type badCase struct {
+	name, method, path, body string
+	headers                  []string
+}
+
 // TestBadInputIsInvalidRequest: whatever is malformed, the answer is 400
-// invalid_request and the lifecycle is never reached.
+// invalid_request and no operation runs; a refused lifecycle call on a valid
+// game is recorded as a refusal.
 func TestBadInputIsInvalidRequest(t *testing.T) {
 	big := `{"image_ref":"` + strings.Repeat("x", httpapi.MaxBodyBytes) + `"}`
-	cases := []struct {
-		name, method, path, body string
-		headers                  []string
-	}{
+	cases := []badCase{
 		{name: "unknown field", method: "POST", path: "/game-1/start", body: `{"image_ref":"galaxy/game:1.0.0","extra":1}`},
 		{name: "field name in other case", method: "POST", path: "/game-1/start", body: `{"IMAGE_REF":"galaxy/game:1.0.0"}`},
 		{name: "wrong type", method: "POST", path: "/game-1/start", body: `{"image_ref":5}`},
@@ -84,9 +87,34 @@ func TestBadInputIsInvalidRequest(t *testing.T) {
 			}
 		})
 	}
-	if calls := lc.Calls(); len(calls) != 0 {
-		t.Errorf("the lifecycle was called for bad input: %+v", calls)
+	// Bad input never reaches an operation; a lifecycle call on a valid game
+	// is only recorded as a refusal, once, with its op kind.
+	refusals := 0
+	for _, c := range lc.Calls() {
+		ref, ok := c.in.(refusal)
+		if c.op != "refuse" || !ok || ref.GameID != "game-1" || !ref.Kind.IsKnown() || ref.Reason == "" {
+			t.Errorf("the lifecycle was called for bad input: %+v", c)
+		}
+		if len(ref.Meta.SourceRef) > 128 || strings.ContainsAny(ref.Meta.SourceRef, " \t") {
+			t.Errorf("an invalid X-Request-Id was recorded as source_ref: %q", ref.Meta.SourceRef)
+		}
+		refusals++
 	}
+	if want := wantRefusals(cases); refusals != want {
+		t.Errorf("%d refusals recorded, want %d (one per lifecycle call on game-1)", refusals, want)
+	}
+}
+
+// wantRefusals counts the cases that address a lifecycle operation of the
+// valid game game-1.
+func wantRefusals(cases []badCase) int {
+	n := 0
+	for _, tc := range cases {
+		if (tc.method == "POST" || tc.method == "DELETE") && strings.HasPrefix(tc.path, "/game-1/") {
+			n++
+		}
+	}
+	return n
 }
 
 func TestBodyLimitMessage(t *testing.T) {

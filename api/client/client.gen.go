@@ -441,6 +441,9 @@ type OperationEntry struct {
 	// CorrelationId Shared by the outer and inner rows of a restart or patch.
 	CorrelationId string `json:"correlation_id"`
 
+	// Details What the operation adds to its row, exactly as stored: e.g. a stop's `reason`, a patch's `from_image_ref`/`to_image_ref` and `rolled_back` (with `rollback_error` when the rollback failed too). `{}` when it has nothing to add.
+	Details map[string]interface{} `json:"details"`
+
 	// ErrorCode An `ErrorCode`, or empty when the operation carried none.
 	ErrorCode    OperationErrorCode `json:"error_code"`
 	ErrorMessage string             `json:"error_message"`
@@ -518,7 +521,7 @@ type RuntimeRecord struct {
 	// CurrentContainerId Set while `running`; may still name the last container after a stop.
 	CurrentContainerId *string `json:"current_container_id"`
 
-	// CurrentImageRef Set while `running`.
+	// CurrentImageRef Set while `running`; after a stop it still names the image last run, which a restart uses.
 	CurrentImageRef *string `json:"current_image_ref"`
 
 	// DockerNetwork Example: galaxy-net

@@ -239,3 +239,11 @@ func (s *Service) emitHealth(ctx context.Context, log *slog.Logger, snap domain.
 	}
 	s.d.Metrics.HealthEventPublished(snap.LastEventType)
 }
+
+// Refuse records a request that was refused before it could become an
+// operation — a lifecycle call on a valid game whose body broke the contract —
+// as one failed invalid_request row, so a game's history shows every attempt
+// made on it. It takes no lease and touches nothing else.
+func (s *Service) Refuse(ctx context.Context, kind domain.OpKind, gameID string, m Meta, reason string) domain.Result {
+	return s.finish(detach(ctx), s.newOp(kind, gameID, "", m), invalid("%s", reason))
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	dockerclient "github.com/docker/docker/client"
+	"github.com/jackc/pgx/v5/pgxpool"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/galaxy/rtmanager/adapters/httpapi/contracttest"
@@ -39,6 +40,7 @@ type Service struct {
 	HTTP      *http.Client // validates every answer against api/openapi.yaml
 	Docker    *dockerclient.Client
 	Redis     *goredis.Client
+	DB        *pgxpool.Pool // the test's own schema, for checks the API cannot make
 	Config    config.Config
 	StateRoot string
 
@@ -103,6 +105,9 @@ func Start(t testing.TB, opts Options) *Service {
 		t.Fatalf("harness: boot: %v", err)
 	}
 	s.App = app
+	if s.DB, err = pgxpool.New(ctx, cfg.PostgresDSN); err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(app.Handler)
 	s.URL = srv.URL
 	var rt http.RoundTripper = http.DefaultTransport
@@ -117,6 +122,7 @@ func Start(t testing.TB, opts Options) *Service {
 	// Registered last so it runs first: containers go before the service does.
 	t.Cleanup(func() {
 		srv.Close()
+		s.DB.Close()
 		cleanup()
 	})
 	t.Cleanup(s.removeContainers)
