@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -76,6 +77,9 @@ func restStart(b *testing.B, s *harness.Service) time.Duration {
 func bareStart(b *testing.B, s *harness.Service) time.Duration {
 	name := "bench-bare-" + testenv.UniqueName("sdk")
 	state := filepath.Join(b.TempDir(), "state")
+	if err := os.MkdirAll(state, 0o750); err != nil {
+		b.Fatal(err)
+	}
 	pids := int64(64)
 	ctx := context.Background()
 	t0 := time.Now()
@@ -83,7 +87,7 @@ func bareStart(b *testing.B, s *harness.Service) time.Duration {
 		&container.Config{Image: image, Hostname: name, Env: []string{"GAME_STATE_PATH=/var/lib/galaxy-game"},
 			Labels: map[string]string{testenv.RunLabel: testenv.RunID()}},
 		&container.HostConfig{
-			Mounts:        []mount.Mount{{Type: mount.TypeBind, Source: state, Target: "/var/lib/galaxy-game", BindOptions: &mount.BindOptions{CreateMountpoint: true}}},
+			Mounts:        []mount.Mount{{Type: mount.TypeBind, Source: state, Target: "/var/lib/galaxy-game"}},
 			Resources:     container.Resources{NanoCPUs: 5e8, Memory: 64 << 20, MemorySwap: 64 << 20, PidsLimit: &pids},
 			SecurityOpt:   []string{"no-new-privileges"},
 			CapDrop:       []string{"ALL"},
