@@ -225,8 +225,9 @@ func invalid(format string, args ...any) domain.Result {
 func detach(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
 
 // emitHealth records a health observation: the snapshot is upserted first,
-// then the event is published, so a reader of the stream always finds a
-// snapshot at least as new as the event.
+// then the event is published, so a reader of the stream finds a snapshot at
+// least as new as the event. A failed upsert is logged and the event is still
+// published: Game Master acting on it matters more than the snapshot.
 func (s *Service) emitHealth(ctx context.Context, log *slog.Logger, snap domain.HealthSnapshot) {
 	if err := s.d.Health.Upsert(ctx, snap); err != nil {
 		log.Error("health snapshot upsert failed", "err", err, "event_type", snap.LastEventType)

@@ -1,0 +1,153 @@
+package lifecycle_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"go.uber.org/mock/gomock"
+
+	"github.com/galaxy/rtmanager/core/domain"
+	"github.com/galaxy/rtmanager/core/lifecycle"
+	"github.com/galaxy/rtmanager/ports"
+)
+
+func cleanup(f *fixture) domain.Result {
+	return f.svc().Cleanup(ctx, lifecycle.CleanupInput{GameID: game, Meta: meta})
+}
+
+func TestCleanupRefusesABadGameIDBeforeTakingTheLease(t *testing.T) {
+	f := newFixture(t)
+
+	res := f.svc().Cleanup(ctx, lifecycle.CleanupInput{GameID: "..", Meta: meta})
+
+	wantResult(t, res, domain.CodeInvalidRequest)
+	f.wantRows("..", row{kind: domain.OpCleanupContainer, code: domain.CodeInvalidRequest})
+}
+
+func TestCleanupOfAGameThatIsNotStopped(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status domain.Status // "" for no record
+		code   domain.ErrorCode
+	}{
+		{"no record is not found", "", domain.CodeNotFound},
+		{"running is a conflict and touches nothing", domain.StatusRunning, domain.CodeConflict},
+		{"removed is a replay", domain.StatusRemoved, domain.CodeReplayNoOp},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.expectLease()
+			want := row{kind: domain.OpCleanupContainer, code: tc.code}
+			var prev *domain.Record
+			if tc.status != "" {
+				prev = ptr(f.rec(tc.status, ref100, oldCID))
+				want.image, want.container = ref100, oldCID
+			}
+			f.expectRecord(prev) // and no Docker call
+
+			wantResult(t, cleanup(f), tc.code)
+			f.wantRows(game, want)
+		})
+	}
+}
+
+func TestCleanupRemovesTheContainerAndKeepsTheState(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		rmErr error
+	}{
+		{"container removed", nil},
+		{"container already gone is still removed", errNoContainer},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			save := filepath.Join(f.statePath(), "save.dat")
+			if err := os.MkdirAll(f.statePath(), 0o750); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(save, []byte("turn 42"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			prev := f.rec(domain.StatusStopped, ref100, oldCID)
+			f.expectLease()
+			gomock.InOrder(
+				f.expectRecord(&prev),
+				f.docker.EXPECT().RemoveContainer(gomock.Any(), oldCID).Return(tc.rmErr),
+				f.expectCAS(prev, casUpdate(domain.StatusStopped, domain.StatusRemoved, oldCID, "", ""), nil),
+			)
+
+			res := cleanup(f)
+
+			wantResult(t, res, domain.CodeNone)
+			wantRecord(t, "result record", res.Record, domain.StatusRemoved, ref100, oldCID)
+			f.wantRows(game, row{kind: domain.OpCleanupContainer, image: ref100, container: oldCID})
+			f.wantIntents()
+			if b, err := os.ReadFile(save); err != nil || string(b) != "turn 42" {
+				t.Errorf("host state = %q, %v; cleanup must never touch it", b, err)
+			}
+		})
+	}
+}
+
+func TestCleanupWithoutAContainerIDFallsBackToTheName(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		byName  func(f *fixture) *gomock.Call // the last Docker call
+		removed bool
+	}{
+		{"owned container with the game's name is removed", func(f *fixture) *gomock.Call {
+			return f.expectLeftoverRemoved("c-named")
+		}, true},
+		{"no container with the game's name", func(f *fixture) *gomock.Call {
+			return f.expectNoLeftover()
+		}, true},
+		{"container without the owner label is refused", func(f *fixture) *gomock.Call {
+			return f.expectLeftover(ports.ContainerInfo{ID: "c-foreign", Name: ctrName})
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			prev := f.rec(domain.StatusStopped, ref100, "")
+			f.expectLease()
+			f.expectRecord(&prev)
+			last := tc.byName(f)
+			code := domain.CodeConflict
+			if tc.removed {
+				code = domain.CodeNone
+				f.expectCAS(prev, casUpdate(domain.StatusStopped, domain.StatusRemoved, "", "", ""), nil).After(last)
+			}
+
+			wantResult(t, cleanup(f), code)
+			f.wantRows(game, row{kind: domain.OpCleanupContainer, code: code, image: ref100})
+		})
+	}
+}
+
+func TestCleanupFailures(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		rmErr  error
+		casErr error // compare-and-swap attempted only when rmErr is nil
+		code   domain.ErrorCode
+	}{
+		{"removal error keeps the record stopped", errBoom, nil, domain.CodeInternalError},
+		{"docker daemon down", errDockerDown, nil, domain.CodeDockerUnavailable},
+		{"record changed concurrently", nil, errCAS, domain.CodeConflict},
+		{"store down while recording the removal", nil, errStoreDown, domain.CodeServiceUnavailable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			prev := f.rec(domain.StatusStopped, ref100, oldCID)
+			f.expectLease()
+			f.expectRecord(&prev)
+			rm := f.docker.EXPECT().RemoveContainer(gomock.Any(), oldCID).Return(tc.rmErr)
+			if tc.rmErr == nil {
+				f.expectCAS(prev, casUpdate(domain.StatusStopped, domain.StatusRemoved, oldCID, "", ""), tc.casErr).After(rm)
+			}
+
+			wantResult(t, cleanup(f), tc.code)
+			f.wantRows(game, row{kind: domain.OpCleanupContainer, code: tc.code, image: ref100, container: oldCID})
+		})
+	}
+}
