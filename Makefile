@@ -27,9 +27,10 @@ generate: ## Regenerate sqlc, oapi-codegen, mockgen and wire output (pinned in t
 	@gofmt -l $$(git ls-files '*.go') | (! grep .) || (echo "generated code is not gofmt-clean" >&2; exit 1)
 
 .PHONY: check-generated
+GENERATED := adapters/postgres/sqlcgen adapters/httpapi/api.gen.go api/client ports/mocks di/wire_gen.go
 check-generated: generate ## Fail when the committed generated code is stale
-	@git add -N . && git diff --exit-code --stat -- . ':!*.md' || \
-		(echo "make generate changed the tree: commit the regenerated code" >&2; exit 1)
+	@git diff --exit-code --stat -- $(GENERATED) && test -z "$$(git ls-files --others --exclude-standard -- $(GENERATED))" || \
+		(echo "make generate changed the generated code: commit the regenerated files" >&2; exit 1)
 
 .PHONY: build
 build: ## Build bin/rtmanager and bin/rtmctl
