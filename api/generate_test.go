@@ -3,6 +3,7 @@ package api_test
 import (
 	"bufio"
 	"bytes"
+	"github.com/galaxy/rtmanager/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +16,7 @@ import (
 // result with the committed file byte for byte: the committed code must be
 // what the pinned generator makes of the current api/openapi.yaml.
 func TestGeneratedCodeIsCurrent(t *testing.T) {
-	root := repoRoot(t)
+	root := testenv.RepoRoot(t)
 	for _, dir := range []string{"api", "adapters/httpapi"} {
 		t.Run(dir, func(t *testing.T) {
 			pkgDir := filepath.Join(root, dir)

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bufio"
+	"github.com/galaxy/rtmanager/internal/testenv"
 	"os"
 	"path/filepath"
 	"slices"
@@ -32,30 +33,11 @@ func TestLoadValidates(t *testing.T) {
 	// default), so every example is a valid instance of its schema.
 }
 
-// repoRoot walks up from the test's directory to the directory with go.mod.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-}
-
 // specTable reads the endpoint table of SPEC §5 as "METHOD path operationId"
 // lines, with "—" for an endpoint without operationId.
 func specTable(t *testing.T) []string {
 	t.Helper()
-	path := filepath.Join(repoRoot(t), "..", "shared", "SPEC.md")
+	path := filepath.Join(testenv.RepoRoot(t), "..", "shared", "SPEC.md")
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatalf("the product specification is needed to check the contract against it: %v", err)

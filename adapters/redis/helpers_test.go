@@ -2,10 +2,6 @@ package redis
 
 import (
 	"context"
-	"fmt"
-	"net"
-	"os/exec"
-	"strconv"
 	"testing"
 	"time"
 
@@ -59,48 +55,6 @@ func (r sharedRedis) testNames() StreamNames {
 		NotificationIntents: r.key("intents"),
 		DeadLetters:         r.key("dead"),
 	}
-}
-
-// privateRedis is a redis-server of the test's own, which the test may pause
-// or kill without disturbing anyone else.
-type privateRedis struct {
-	addr string
-	cmd  *exec.Cmd
-}
-
-func startPrivateRedis(t *testing.T) *privateRedis {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	_ = l.Close()
-	cmd := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no")
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("redis-server is required: %v", err)
-	}
-	p := &privateRedis{addr: fmt.Sprintf("127.0.0.1:%d", port), cmd: cmd}
-	t.Cleanup(p.kill)
-	c := goredis.NewClient(&goredis.Options{Addr: p.addr})
-	defer c.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for c.Ping(context.Background()).Err() != nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("private redis-server on %s did not start", p.addr)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return p
-}
-
-func (p *privateRedis) kill() {
-	if p.cmd.ProcessState != nil {
-		return
-	}
-	_ = p.cmd.Process.Kill()
-	_ = p.cmd.Wait()
 }
 
 func ctxT(t *testing.T) context.Context {

@@ -2,6 +2,7 @@ package redis
 
 import (
 	"errors"
+	"github.com/galaxy/rtmanager/internal/testenv"
 	"reflect"
 	"testing"
 	"time"
@@ -194,8 +195,8 @@ func TestNewJobSourceValidates(t *testing.T) {
 // TestRedisDownIsUnavailable kills a private Redis and checks that every
 // adapter call reports ports.ErrUnavailable.
 func TestRedisDownIsUnavailable(t *testing.T) {
-	p := startPrivateRedis(t)
-	rdb, err := Open(ctxT(t), Options{Addr: p.addr})
+	p := testenv.StartPrivateRedis(t)
+	rdb, err := Open(ctxT(t), Options{Addr: p.Addr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +207,7 @@ func TestRedisDownIsUnavailable(t *testing.T) {
 	if err := Ping(ctxT(t), rdb); err != nil {
 		t.Fatal(err)
 	}
-	p.kill()
+	p.Stop()
 
 	job := ports.Job{Kind: ports.JobStart, ID: "1-0"}
 	calls := map[string]func() error{
@@ -221,7 +222,7 @@ func TestRedisDownIsUnavailable(t *testing.T) {
 		"Ack":           func() error { return src.Ack(ctxT(t), job) },
 		"Pending":       func() error { _, err := src.Pending(ctxT(t)); return err },
 	}
-	calls["Open"] = func() error { _, err := Open(ctxT(t), Options{Addr: p.addr}); return err }
+	calls["Open"] = func() error { _, err := Open(ctxT(t), Options{Addr: p.Addr}); return err }
 	// In parallel: each call spends its dial retries against the dead port.
 	for name, call := range calls {
 		t.Run(name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"github.com/galaxy/rtmanager/internal/testenv"
 	"io"
 	"log/slog"
 	"sync/atomic"
@@ -193,8 +194,8 @@ func TestLeaseLostWhenTakenOrDeleted(t *testing.T) {
 }
 
 func TestLeaseSurvivesTransientRenewalFailure(t *testing.T) {
-	p := startPrivateRedis(t)
-	rdb, err := Open(ctxT(t), Options{Addr: p.addr})
+	p := testenv.StartPrivateRedis(t)
+	rdb, err := Open(ctxT(t), Options{Addr: p.Addr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,8 +222,8 @@ func TestLeaseSurvivesTransientRenewalFailure(t *testing.T) {
 }
 
 func TestLeaseLostOnlyAfterTTLWithoutRenewal(t *testing.T) {
-	p := startPrivateRedis(t)
-	rdb, err := Open(ctxT(t), Options{Addr: p.addr})
+	p := testenv.StartPrivateRedis(t)
+	rdb, err := Open(ctxT(t), Options{Addr: p.Addr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +235,7 @@ func TestLeaseLostOnlyAfterTTLWithoutRenewal(t *testing.T) {
 		t.Fatal(err)
 	}
 	acquired := time.Now()
-	p.kill()
+	p.Stop()
 	select {
 	case <-l.Lost():
 		if since := time.Since(acquired); since < ttl {
