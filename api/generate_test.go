@@ -3,12 +3,13 @@ package api_test
 import (
 	"bufio"
 	"bytes"
-	"github.com/galaxy/rtmanager/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/galaxy/rtmanager/internal/testenv"
 )
 
 // TestGeneratedCodeIsCurrent runs each //go:generate directive of the

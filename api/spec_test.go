@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bufio"
-	"github.com/galaxy/rtmanager/internal/testenv"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/galaxy/rtmanager/api"
 	"github.com/galaxy/rtmanager/core/domain"
+	"github.com/galaxy/rtmanager/internal/testenv"
 )
 
 func load(t *testing.T) *openapi3.T {

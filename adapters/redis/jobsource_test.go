@@ -2,7 +2,6 @@ package redis
 
 import (
 	"errors"
-	"github.com/galaxy/rtmanager/internal/testenv"
 	"reflect"
 	"testing"
 	"time"
@@ -10,6 +9,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/galaxy/rtmanager/core/domain"
+	"github.com/galaxy/rtmanager/internal/testenv"
 	"github.com/galaxy/rtmanager/ports"
 )
 

@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"github.com/galaxy/rtmanager/internal/testenv"
 	"io"
 	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/galaxy/rtmanager/internal/testenv"
 	"github.com/galaxy/rtmanager/ports"
 )
 
