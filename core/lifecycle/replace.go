@@ -133,6 +133,7 @@ func (s *Service) rollback(ctx context.Context, o *op, previousRef string, faile
 	}
 	if !rb.Succeeded() {
 		o.details["rollback_error"] = rb.ErrorMessage
+		s.keepPreviousRef(ctx, o, previousRef)
 		return out
 	}
 	o.details["rolled_back"] = true
@@ -140,4 +141,19 @@ func (s *Service) rollback(ctx context.Context, o *op, previousRef string, faile
 	out.ContainerID = rb.ContainerID
 	out.Record = rb.Record
 	return out
+}
+
+// keepPreviousRef makes a game whose patch and rollback both failed remember
+// the image it last ran well, so a later restart brings that one back rather
+// than the broken new one.
+func (s *Service) keepPreviousRef(ctx context.Context, o *op, previousRef string) {
+	rec, found, fail := s.getRecord(ctx, o.gameID)
+	if fail != nil || !found || rec.Status != domain.StatusStopped || rec.CurrentImageRef == previousRef {
+		return
+	}
+	rec.CurrentImageRef = previousRef
+	rec.LastOpAt = s.d.Clock.Now()
+	if _, err := s.d.Records.Upsert(ctx, rec); err != nil {
+		o.log.Error("restore the previous image ref after a failed rollback", "err", err)
+	}
 }

@@ -382,7 +382,9 @@ func TestPatchRollbackThatAlsoFails(t *testing.T) {
 				f.records.EXPECT().Get(gomock.Any(), game).Return(parked, nil),
 				f.expectNetwork(), f.expectImage(ref100, nil),
 				f.expectLeftoverRemoved(newCID),
-				f.expectCreate("", errBoom, nil))
+				f.expectCreate("", errBoom, nil),
+				f.records.EXPECT().Get(gomock.Any(), game).Return(parked, nil),
+				f.expectPreviousRefKept(parked))
 			return true
 		}, "create container"},
 		{"previous image no longer present", func(f *fixture, after *gomock.Call, parked domain.Record) bool {
@@ -390,7 +392,9 @@ func TestPatchRollbackThatAlsoFails(t *testing.T) {
 			gomock.InOrder(after,
 				f.records.EXPECT().Get(gomock.Any(), game).Return(parked, nil),
 				f.expectNetwork(),
-				f.docker.EXPECT().ImageInspect(gomock.Any(), ref100).Return(ports.ImageInfo{}, errNoContainer))
+				f.docker.EXPECT().ImageInspect(gomock.Any(), ref100).Return(ports.ImageInfo{}, errNoContainer),
+				f.records.EXPECT().Get(gomock.Any(), game).Return(parked, nil),
+				f.expectPreviousRefKept(parked))
 			return false
 		}, "not present"},
 		{"record unreadable", func(f *fixture, after *gomock.Call, _ domain.Record) bool {
@@ -431,4 +435,12 @@ func TestPatchRollbackThatAlsoFails(t *testing.T) {
 			f.wantIntents(intents...)
 		})
 	}
+}
+
+// expectPreviousRefKept: after a patch and its rollback both failed, the
+// stopped record is rewritten to name the previous image again.
+func (f *fixture) expectPreviousRefKept(parked domain.Record) *gomock.Call {
+	return f.records.EXPECT().Upsert(gomock.Any(), gomock.Cond(func(r domain.Record) bool {
+		return r.Status == domain.StatusStopped && r.CurrentImageRef == ref100 && r.CurrentContainerID == parked.CurrentContainerID
+	})).Return(parked, nil)
 }
