@@ -54,6 +54,8 @@ bench: deps ## Benchmarks: REST start vs bare Docker SDK start (ratio target ≤
 fuzz: ## Run each fuzz target for a short while
 	$(GO) test -run '^$$' -fuzz FuzzValidateGameID -fuzztime 20s ./core/domain
 	$(GO) test -run '^$$' -fuzz FuzzParseImageRef -fuzztime 20s ./core/domain
+	$(GO) test -run '^$$' -fuzz '^FuzzRequest$$' -fuzztime 20s ./adapters/httpapi
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./internal/config
 
 .PHONY: lint
 lint: ## vet, gofmt and the dependency rule (core must not reach infrastructure)

@@ -21,8 +21,10 @@ type Limits struct {
 // ParseCPU parses a CPU quota in CPUs ("1.0", "0.5", "2") into nano-CPUs.
 func ParseCPU(s string) (int64, error) {
 	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f <= 0 || f > 1024 {
-		return 0, fmt.Errorf("cpu quota %q: want a positive number of CPUs such as 1.0", s)
+	// Below 0.01 CPU Docker refuses the limit (and a quota rounding to zero
+	// nano-CPUs would silently mean "unlimited").
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0.01 || f > 1024 {
+		return 0, fmt.Errorf("cpu quota %q: want a number of CPUs from 0.01 to 1024, such as 1.0", s)
 	}
 	return int64(math.Round(f * 1e9)), nil
 }

@@ -37,7 +37,7 @@ func TestParseCPUAndPids(t *testing.T) {
 	if n, err := ParseCPU("0.5"); err != nil || n != 500_000_000 {
 		t.Errorf("ParseCPU(0.5) = %d, %v", n, err)
 	}
-	for _, bad := range []string{"", "0", "-1", "abc", "NaN", "Inf"} {
+	for _, bad := range []string{"", "0", "-1", "abc", "NaN", "Inf", "1e-10", "0.009", "2000"} {
 		if _, err := ParseCPU(bad); err == nil {
 			t.Errorf("ParseCPU(%q) accepted", bad)
 		}
