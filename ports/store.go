@@ -18,6 +18,10 @@ type RuntimeStore interface {
 	List(ctx context.Context, q ListRuntimesQuery) ([]domain.Record, error)
 	// Upsert installs or replaces a record; created_at is set on insert only.
 	Upsert(ctx context.Context, rec domain.Record) (domain.Record, error)
+	// UpsertIf is the compare-and-swap upsert: it inserts when the game has no
+	// record, and replaces an existing one only while it matches the
+	// condition; otherwise ErrConflict, with nothing changed.
+	UpsertIf(ctx context.Context, rec domain.Record, cond RecordCondition) (domain.Record, error)
 	// UpdateStatus is the compare-and-swap status change: it applies only when
 	// the record's status is From (and, when set, its container is
 	// ExpectedContainerID). Zero rows → ErrConflict; a pair outside the
@@ -34,6 +38,12 @@ type ListRuntimesQuery struct {
 	Status      domain.Status // "" for all
 	AfterGameID string        // keyset cursor, exclusive
 	Limit       int
+}
+
+// RecordCondition is what an existing record must still be for UpsertIf to replace it.
+type RecordCondition struct {
+	Status      domain.Status // required
+	ContainerID string        // "" for no container condition
 }
 
 // StatusUpdate describes one compare-and-swap status change.

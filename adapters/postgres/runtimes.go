@@ -49,12 +49,33 @@ func (s *RuntimeStore) List(ctx context.Context, q ports.ListRuntimesQuery) ([]d
 // written on insert only; a zero CreatedAt on insert means "now", taken as the
 // record's LastOpAt so the caller's clock stays the only clock.
 func (s *RuntimeStore) Upsert(ctx context.Context, rec domain.Record) (domain.Record, error) {
-	if rec.LastOpAt.IsZero() {
-		return domain.Record{}, fmt.Errorf("postgres: upsert runtime %s: last_op_at is required", rec.GameID)
+	return s.upsert(ctx, rec, nil)
+}
+
+// UpsertIf inserts, or replaces a record that still matches cond; a record
+// that changed under the caller is ports.ErrConflict and stays as it was.
+func (s *RuntimeStore) UpsertIf(ctx context.Context, rec domain.Record, cond ports.RecordCondition) (domain.Record, error) {
+	if !cond.Status.IsKnown() {
+		return domain.Record{}, fmt.Errorf("postgres: upsert runtime %s: condition status %q is not a status", rec.GameID, cond.Status)
 	}
-	row, err := s.q.UpsertRuntimeRecord(ctx, upsertParams(rec))
+	return s.upsert(ctx, rec, &cond)
+}
+
+func (s *RuntimeStore) upsert(ctx context.Context, rec domain.Record, cond *ports.RecordCondition) (domain.Record, error) {
+	op := "upsert runtime " + rec.GameID
+	if rec.LastOpAt.IsZero() {
+		return domain.Record{}, fmt.Errorf("postgres: %s: last_op_at is required", op)
+	}
+	params := upsertParams(rec)
+	if cond != nil {
+		params.IfStatus, params.IfContainer = nullText(string(cond.Status)), nullText(cond.ContainerID)
+	}
+	row, err := s.q.UpsertRuntimeRecord(ctx, params)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return domain.Record{}, fmt.Errorf("postgres: %s: record is no longer %s: %w", op, cond.Status, ports.ErrConflict)
+	}
 	if err != nil {
-		return domain.Record{}, wrapErr("upsert runtime "+rec.GameID, err)
+		return domain.Record{}, wrapErr(op, err)
 	}
 	return recordFromRow(row), nil
 }

@@ -477,3 +477,56 @@ func TestRuntimeCountByStatus(t *testing.T) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
 }
+
+func TestRuntimeUpsertIf(t *testing.T) {
+	t.Parallel()
+	stored := runningRecord("game-1") // container c-game-1
+	next := recordIn("game-1", domain.StatusStopped)
+	next.CurrentContainerID = "c-next"
+	next.LastOpAt = at(time.Hour)
+	tests := []struct {
+		name    string
+		store   bool // whether game-1 has a record before the call
+		cond    ports.RecordCondition
+		applied bool
+	}{
+		{"no record: the record is inserted", false, ports.RecordCondition{Status: domain.StatusRemoved}, true},
+		{"matching status and container: replaced", true, ports.RecordCondition{Status: domain.StatusRunning, ContainerID: "c-game-1"}, true},
+		{"matching status, no container condition: replaced", true, ports.RecordCondition{Status: domain.StatusRunning}, true},
+		{"another status: conflict", true, ports.RecordCondition{Status: domain.StatusRemoved}, false},
+		{"another container: conflict", true, ports.RecordCondition{Status: domain.StatusRunning, ContainerID: "c-other"}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s, _ := newStore(t)
+			if tc.store {
+				mustUpsert(t, s, stored)
+			}
+			got, err := s.Runtimes().UpsertIf(t.Context(), next, tc.cond)
+			if !tc.applied {
+				if !errors.Is(err, ports.ErrConflict) {
+					t.Fatalf("err = %v, want ErrConflict", err)
+				}
+				assertRecordEqual(t, mustGet(t, s, "game-1"), stored)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := next
+			if tc.store {
+				want.CreatedAt = stored.CreatedAt
+			}
+			assertRecordEqual(t, got, want)
+			assertRecordEqual(t, mustGet(t, s, "game-1"), want)
+		})
+	}
+	t.Run("an unknown condition status is refused before the database", func(t *testing.T) {
+		t.Parallel()
+		s, _ := newStore(t)
+		if _, err := s.Runtimes().UpsertIf(t.Context(), next, ports.RecordCondition{}); err == nil || errors.Is(err, ports.ErrConflict) {
+			t.Fatalf("err = %v, want a plain error", err)
+		}
+	})
+}

@@ -17,12 +17,9 @@ func (s *Service) Cleanup(ctx context.Context, in CleanupInput) domain.Result {
 		return s.finish(ctx, o, invalid("%v", err))
 	}
 	return s.withLease(ctx, o, func() domain.Result {
-		rec, found, fail := s.getRecord(ctx, in.GameID)
-		switch {
-		case fail != nil:
+		rec, fail := s.existing(ctx, in.GameID)
+		if fail != nil {
 			return s.finish(ctx, o, *fail)
-		case !found:
-			return s.finish(ctx, o, domain.Failure(domain.CodeNotFound, "no runtime for this game"))
 		}
 		o.imageRef, o.containerID = rec.CurrentImageRef, rec.CurrentContainerID
 		switch rec.Status {

@@ -116,6 +116,7 @@ func TestOperationsDetachFromTheCallersCancellation(t *testing.T) {
 		return f.lease, nil
 	})
 	f.lease.EXPECT().Release()
+	f.lease.EXPECT().Lost().Return(nil).AnyTimes()
 	f.expectRecord(&prev)
 	f.docker.EXPECT().StopContainer(gomock.Any(), oldCID, f.cfg.StopTimeout).DoAndReturn(
 		func(c context.Context, _ string, _ time.Duration) error { live(c); return nil })

@@ -47,6 +47,7 @@ var (
 	errNoContainer = fmt.Errorf("container: %w", ports.ErrNotFound)
 	errCAS         = fmt.Errorf("update: %w", ports.ErrConflict)
 	errNotReady    = errors.New("connection refused")
+	errNameTaken   = fmt.Errorf("create: name in use: %w", ports.ErrConflict)
 )
 
 // fixture wires a lifecycle.Service to strict gomock ports: any Docker, store,
@@ -74,6 +75,14 @@ type fixture struct {
 	intents []domain.NotificationIntent
 	done    []domain.OpKind
 	appendE error // Append fails with it when set
+	// conditions are the RecordConditions of every conditional upsert.
+	conditions []ports.RecordCondition
+}
+
+func (f *fixture) noteCondition(c ports.RecordCondition) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.conditions = append(f.conditions, c)
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -184,6 +193,8 @@ func (f *fixture) rec(st domain.Status, ref, cid string) domain.Record {
 func (f *fixture) expectLease() {
 	f.leases.EXPECT().Acquire(gomock.Any(), game).Return(f.lease, nil)
 	f.lease.EXPECT().Release().Times(1)
+	// A nil channel never closes: the lease is never lost unless a test says so.
+	f.lease.EXPECT().Lost().Return(nil).AnyTimes()
 }
 
 // expectRecord: the record read under the lease; nil means there is none.
@@ -207,7 +218,7 @@ func (f *fixture) expectPreflight(ref string) {
 	gomock.InOrder(f.expectNetwork(), f.expectImage(ref, nil))
 }
 
-// expectNoLeftover: no container carries the game's name.
+// expectNoLeftover: no container carries the game's name (cleanup's fallback).
 func (f *fixture) expectNoLeftover() *gomock.Call {
 	return f.docker.EXPECT().InspectContainer(gomock.Any(), ctrName).Return(ports.ContainerInfo{}, errNoContainer)
 }
@@ -220,6 +231,12 @@ func ownedContainer(id string) ports.ContainerInfo {
 // expectLeftover: a container with the game's name exists.
 func (f *fixture) expectLeftover(c ports.ContainerInfo) *gomock.Call {
 	return f.docker.EXPECT().InspectContainer(gomock.Any(), ctrName).Return(c, nil)
+}
+
+// expectNameTaken: the first create of a launch finds the game's name taken
+// by a leftover container.
+func (f *fixture) expectNameTaken() *gomock.Call {
+	return f.docker.EXPECT().CreateContainer(gomock.Any(), gomock.Any()).Return("", errNameTaken)
 }
 
 // expectLeftoverRemoved: an owned container with the game's name is found and
@@ -281,17 +298,22 @@ func (f *fixture) expectParked(id string) (stop, upsert *gomock.Call, stored *do
 	f.docker.EXPECT().InspectContainer(gomock.Any(), id).Return(ports.ContainerInfo{ID: id, Running: true, State: "running"}, nil).AnyTimes()
 	stop = f.docker.EXPECT().StopContainer(gomock.Any(), id, f.cfg.StopTimeout).Return(nil)
 	stored = new(domain.Record)
-	upsert = f.records.EXPECT().Upsert(gomock.Any(), gomock.Any()).DoAndReturn(
-		func(_ context.Context, r domain.Record) (domain.Record, error) { *stored = r; return r, nil })
+	upsert = f.records.EXPECT().UpsertIf(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(
+		func(_ context.Context, r domain.Record, c ports.RecordCondition) (domain.Record, error) {
+			f.noteCondition(c)
+			*stored = r
+			return r, nil
+		})
 	return stop, upsert, stored
 }
 
-// expectUpsert: the record is installed by upsert; the written record is
-// returned in *got.
+// expectUpsert: the record is installed by the conditional upsert; the
+// written record is returned in *got, its condition in f.conditions.
 func (f *fixture) expectUpsert(err error) (*gomock.Call, *domain.Record) {
 	got := new(domain.Record)
-	c := f.records.EXPECT().Upsert(gomock.Any(), gomock.Any()).DoAndReturn(
-		func(_ context.Context, r domain.Record) (domain.Record, error) {
+	c := f.records.EXPECT().UpsertIf(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(
+		func(_ context.Context, r domain.Record, cond ports.RecordCondition) (domain.Record, error) {
+			f.noteCondition(cond)
 			*got = r
 			if err != nil {
 				return domain.Record{}, err
@@ -344,11 +366,10 @@ func (f *fixture) expectStarted(id, ref string) {
 }
 
 // expectLaunch: the happy launch of ref as container id after the pre-flight:
-// no leftover, create, start, ready. It returns the spec collector.
+// create (the name is free), start, ready. It returns the spec collector.
 func (f *fixture) expectLaunch(id string) *specs {
 	s := &specs{}
 	gomock.InOrder(
-		f.expectNoLeftover(),
 		f.expectCreate(id, nil, s),
 		f.expectStartContainer(id, nil),
 		f.expectReady(endpoint),

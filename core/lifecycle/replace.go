@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/galaxy/rtmanager/core/domain"
+	"github.com/galaxy/rtmanager/ports"
 )
 
 // Restart replaces a game's container with a fresh one on the same image,
@@ -77,13 +78,11 @@ func (s *Service) Patch(ctx context.Context, in PatchInput) domain.Result {
 // replaceable reads the record a restart or patch works on: it must exist, not
 // be removed and name an image.
 func (s *Service) replaceable(ctx context.Context, o *op) (domain.Record, *domain.Result) {
-	rec, found, fail := s.getRecord(ctx, o.gameID)
+	rec, fail := s.existing(ctx, o.gameID)
 	var r domain.Result
 	switch {
 	case fail != nil:
 		return rec, fail
-	case !found:
-		r = domain.Failure(domain.CodeNotFound, "no runtime for this game")
 	case rec.Status == domain.StatusRemoved:
 		r = domain.Failure(domain.CodeConflict, "runtime is removed; start it instead")
 	case rec.CurrentImageRef == "":
@@ -148,12 +147,13 @@ func (s *Service) rollback(ctx context.Context, o *op, previousRef string, faile
 // than the broken new one.
 func (s *Service) keepPreviousRef(ctx context.Context, o *op, previousRef string) {
 	rec, found, fail := s.getRecord(ctx, o.gameID)
-	if fail != nil || !found || rec.Status != domain.StatusStopped || rec.CurrentImageRef == previousRef {
+	if fail != nil || !found || rec.Status != domain.StatusStopped || rec.CurrentImageRef == previousRef || o.leaseLost() {
 		return
 	}
+	cond := ports.RecordCondition{Status: domain.StatusStopped, ContainerID: rec.CurrentContainerID}
 	rec.CurrentImageRef = previousRef
 	rec.LastOpAt = s.d.Clock.Now()
-	if _, err := s.d.Records.Upsert(ctx, rec); err != nil {
+	if _, err := s.d.Records.UpsertIf(ctx, rec, cond); err != nil {
 		o.log.Error("restore the previous image ref after a failed rollback", "err", err)
 	}
 }

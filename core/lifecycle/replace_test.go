@@ -47,7 +47,7 @@ func (f *fixture) expectInnerStop(prev domain.Record, ref string) *gomock.Call {
 // expectInnerStart scripts a successful inner launch of ref as id after the
 // old container was removed, installed by CAS over the stopped record.
 func (f *fixture) expectInnerStart(after *gomock.Call, prev domain.Record, ref, id string) {
-	gomock.InOrder(after, f.expectNoLeftover(), f.expectCreate(id, nil, nil), f.expectStartContainer(id, nil),
+	gomock.InOrder(after, f.expectCreate(id, nil, nil), f.expectStartContainer(id, nil),
 		f.expectReady(endpoint),
 		f.expectCAS(stopped(prev), casUpdate(domain.StatusStopped, domain.StatusRunning, prev.CurrentContainerID, id, ref), nil))
 	f.expectStarted(id, ref)
@@ -199,7 +199,7 @@ func TestRestartInnerStartNotReadyParksTheGameStopped(t *testing.T) {
 	prev := f.rec(domain.StatusRunning, ref100, oldCID)
 	f.expectLease()
 	f.expectRecord(&prev)
-	gomock.InOrder(f.expectInnerStop(prev, ref100), f.expectNoLeftover(), f.expectCreate(newCID, nil, nil),
+	gomock.InOrder(f.expectInnerStop(prev, ref100), f.expectCreate(newCID, nil, nil),
 		f.expectStartContainer(newCID, nil))
 	_, _, parked := f.expectNeverReady(newCID)
 
@@ -320,7 +320,7 @@ func (f *fixture) expectFailedPatchLaunch() (*gomock.Call, domain.Record) {
 	prev := f.rec(domain.StatusRunning, ref100, oldCID)
 	f.expectLease()
 	f.expectRecord(&prev)
-	gomock.InOrder(f.expectInnerStop(prev, ref101), f.expectNoLeftover(), f.expectCreate(newCID, nil, nil),
+	gomock.InOrder(f.expectInnerStop(prev, ref101), f.expectCreate(newCID, nil, nil),
 		f.expectStartContainer(newCID, nil))
 	stop, upsert, _ := f.expectParked(newCID)
 	upsert.After(stop)
@@ -340,6 +340,7 @@ func TestPatchRollsBackToThePreviousImageWhenTheNewEngineIsNotReady(t *testing.T
 	gomock.InOrder(parkedCall,
 		f.records.EXPECT().Get(gomock.Any(), game).Return(parked, nil),
 		f.expectNetwork(), f.expectImage(ref100, nil),
+		f.expectNameTaken(),
 		f.expectLeftoverRemoved(newCID), // the failed new container goes; its state stays
 		f.expectCreate(rbCID, nil, nil),
 		f.docker.EXPECT().StartContainer(gomock.Any(), rbCID).DoAndReturn(func(context.Context, string) error {
@@ -381,6 +382,7 @@ func TestPatchRollbackThatAlsoFails(t *testing.T) {
 			gomock.InOrder(after,
 				f.records.EXPECT().Get(gomock.Any(), game).Return(parked, nil),
 				f.expectNetwork(), f.expectImage(ref100, nil),
+				f.expectNameTaken(),
 				f.expectLeftoverRemoved(newCID),
 				f.expectCreate("", errBoom, nil),
 				f.records.EXPECT().Get(gomock.Any(), game).Return(parked, nil),
@@ -438,9 +440,10 @@ func TestPatchRollbackThatAlsoFails(t *testing.T) {
 }
 
 // expectPreviousRefKept: after a patch and its rollback both failed, the
-// stopped record is rewritten to name the previous image again.
+// stopped record is rewritten to name the previous image again — only while
+// it is still the parked record.
 func (f *fixture) expectPreviousRefKept(parked domain.Record) *gomock.Call {
-	return f.records.EXPECT().Upsert(gomock.Any(), gomock.Cond(func(r domain.Record) bool {
+	return f.records.EXPECT().UpsertIf(gomock.Any(), gomock.Cond(func(r domain.Record) bool {
 		return r.Status == domain.StatusStopped && r.CurrentImageRef == ref100 && r.CurrentContainerID == parked.CurrentContainerID
-	})).Return(parked, nil)
+	}), ports.RecordCondition{Status: domain.StatusStopped, ContainerID: parked.CurrentContainerID}).Return(parked, nil)
 }

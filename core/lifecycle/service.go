@@ -96,6 +96,24 @@ type op struct {
 	details       map[string]any
 	startedAt     time.Time
 	log           *slog.Logger
+	// lost closes if the game's lease is lost mid-operation (nil: never).
+	lost <-chan struct{}
+}
+
+// leaseLost reports whether another holder may own the game now; a write
+// made after that could overwrite its work, so callers stop first.
+func (o *op) leaseLost() bool {
+	select {
+	case <-o.lost:
+		return true
+	default:
+		return false
+	}
+}
+
+// errLeaseLost is the result of an operation that lost its lease.
+func errLeaseLost() domain.Result {
+	return domain.Failure(domain.CodeConflict, "the game's lease was lost mid-operation; another operation may own the game now")
 }
 
 func (s *Service) newOp(kind domain.OpKind, gameID, imageRef string, m Meta) *op {
@@ -110,9 +128,11 @@ func (s *Service) newOp(kind domain.OpKind, gameID, imageRef string, m Meta) *op
 	}
 }
 
-// child starts an inner operation sharing the outer one's correlation id.
+// child starts an inner operation sharing the outer one's correlation id and lease.
 func (s *Service) child(parent *op, kind domain.OpKind, imageRef string) *op {
-	return s.newOp(kind, parent.gameID, imageRef, Meta{Source: parent.source, SourceRef: parent.sourceRef, CorrelationID: parent.correlationID})
+	c := s.newOp(kind, parent.gameID, imageRef, Meta{Source: parent.source, SourceRef: parent.sourceRef, CorrelationID: parent.correlationID})
+	c.lost = parent.lost
+	return c
 }
 
 func newCorrelationID() string {
@@ -178,7 +198,18 @@ func (s *Service) withLease(ctx context.Context, o *op, fn func() domain.Result)
 		return s.finish(ctx, o, storeFailure("acquire lease", err))
 	}
 	defer lease.Release()
+	o.lost = lease.Lost()
 	return fn()
+}
+
+// existing reads the record an operation needs: none is not_found.
+func (s *Service) existing(ctx context.Context, gameID string) (domain.Record, *domain.Result) {
+	rec, found, fail := s.getRecord(ctx, gameID)
+	if fail == nil && !found {
+		r := domain.Failure(domain.CodeNotFound, "no runtime for this game")
+		fail = &r
+	}
+	return rec, fail
 }
 
 // getRecord reads the record; found=false with a zero result when there is none.

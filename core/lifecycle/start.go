@@ -25,16 +25,16 @@ func (s *Service) Start(ctx context.Context, in StartInput) domain.Result {
 	if in.ImageRef == "" {
 		return s.finish(ctx, o, invalid("image_ref is required"))
 	}
-	s.lobbyDiagnostics(in.GameID, o.log)
 	return s.withLease(ctx, o, func() domain.Result {
-		prev, found, fail := s.getRecord(ctx, in.GameID)
+		rec, found, fail := s.getRecord(ctx, in.GameID)
 		if fail != nil {
 			return s.finish(ctx, o, *fail)
 		}
-		if !found {
-			return s.finish(ctx, o, s.runStart(ctx, o, nil))
+		var prev *domain.Record
+		if found {
+			prev = &rec
 		}
-		return s.finish(ctx, o, s.runStart(ctx, o, &prev))
+		return s.finish(ctx, o, s.runStart(ctx, o, prev))
 	})
 }
 
@@ -47,6 +47,7 @@ func (s *Service) runStart(ctx context.Context, o *op, prev *domain.Record) doma
 		return domain.Failure(domain.CodeConflict,
 			fmt.Sprintf("game is running %s; stop it or patch it first", prev.CurrentImageRef))
 	}
+	s.lobbyDiagnostics(o.gameID, o.log)
 	p, fail := s.prepare(ctx, o.gameID, o.imageRef)
 	if fail != nil {
 		return *fail
@@ -153,12 +154,13 @@ func (s *Service) ensureImage(ctx context.Context, ref string) (ports.ImageInfo,
 
 // launch replaces any leftover container of the game with a new one, waits
 // for the engine to be ready and installs the record. On failure no container
-// is left running, and none is left unrecorded.
+// is left running, and none is left unrecorded. prev is the record as read
+// under the lease; every record write is conditional on it still being so.
 func (s *Service) launch(ctx context.Context, o *op, p plan, prev *domain.Record) domain.Result {
-	name := domain.ContainerName(o.gameID)
-	if fail := s.removeOwnedByName(ctx, name, domain.CodeContainerStartFailed); fail != nil {
-		return *fail
+	if o.leaseLost() {
+		return errLeaseLost()
 	}
+	name := domain.ContainerName(o.gameID)
 	now := s.d.Clock.Now()
 	spec := ports.ContainerSpec{
 		Name:    name,
@@ -192,36 +194,56 @@ func (s *Service) launch(ctx context.Context, o *op, p plan, prev *domain.Record
 	o.containerID = id
 
 	if err := s.awaitReady(ctx, o.gameID, id); err != nil {
-		return s.parkNotReady(ctx, o, p, id, err)
+		return s.parkNotReady(ctx, o, p, prev, id, err)
 	}
 
-	rec := s.newRecord(o.gameID, domain.StatusRunning, id, p.imageRef, p.statePath)
+	rec := s.newRecord(o.gameID, domain.StatusRunning, id, p.imageRef, p.statePath, now)
 	rec.StartedAt = &now
-	stored, err := s.installRunning(ctx, prev, rec)
+	var stored domain.Record
+	err := errLost
+	if !o.leaseLost() {
+		stored, err = s.installRunning(ctx, prev, rec)
+	}
 	if err != nil {
 		// A running engine nobody knows about is worse than a failed start.
-		if rmErr := s.d.Docker.RemoveContainer(ctx, id); rmErr != nil && !errors.Is(rmErr, ports.ErrNotFound) {
-			o.log.Error("remove container after failed record write", "container_id", id, "err", rmErr)
-		}
+		s.discard(ctx, o, id)
 		r := domain.Failure(domain.CodeContainerStartFailed, "store runtime record: "+err.Error())
+		if err == errLost {
+			r = errLeaseLost()
+		}
 		r.ContainerID = id
 		return r
 	}
 	return domain.Success(stored, domain.CodeNone)
 }
 
-// parkNotReady stops an engine that never became ready, keeps its container
-// for inspection and records the game as stopped.
-func (s *Service) parkNotReady(ctx context.Context, o *op, p plan, id string, cause error) domain.Result {
-	if err := s.d.Docker.StopContainer(ctx, id, s.cfg.StopTimeout); err != nil && !errors.Is(err, ports.ErrNotFound) {
-		o.log.Error("stop engine that never got ready", "container_id", id, "err", err)
+// errLost stands for a record write skipped because the lease was lost.
+var errLost = errors.New("lease lost")
+
+// discard force-removes a container this operation made but cannot record.
+func (s *Service) discard(ctx context.Context, o *op, id string) {
+	if err := s.d.Docker.RemoveContainer(ctx, id); err != nil && !errors.Is(err, ports.ErrNotFound) {
+		o.log.Error("remove a container that cannot be recorded", "container_id", id, "err", err)
 	}
-	now := s.d.Clock.Now()
-	rec := s.newRecord(o.gameID, domain.StatusStopped, id, p.imageRef, p.statePath)
-	rec.StoppedAt = &now
+}
+
+// parkNotReady stops an engine that never became ready, keeps its container
+// for inspection and records the game as stopped. An engine that cannot be
+// stopped is removed instead, so it never runs unrecorded.
+func (s *Service) parkNotReady(ctx context.Context, o *op, p plan, prev *domain.Record, id string, cause error) domain.Result {
 	r := domain.Failure(domain.CodeContainerStartFailed, "engine not ready: "+cause.Error())
 	r.ContainerID = id
-	stored, err := s.d.Records.Upsert(ctx, rec)
+	if err := s.d.Docker.StopContainer(ctx, id, s.cfg.StopTimeout); err != nil && !errors.Is(err, ports.ErrNotFound) {
+		o.log.Error("stop engine that never got ready; removing it", "container_id", id, "err", err)
+		s.discard(ctx, o, id)
+	}
+	if o.leaseLost() {
+		return r
+	}
+	now := s.d.Clock.Now()
+	rec := s.newRecord(o.gameID, domain.StatusStopped, id, p.imageRef, p.statePath, now)
+	rec.StoppedAt = &now
+	stored, err := s.d.Records.UpsertIf(ctx, rec, expectation(prev))
 	if err != nil {
 		o.log.Error("store stopped record after failed readiness", "err", err)
 		return r
@@ -230,12 +252,22 @@ func (s *Service) parkNotReady(ctx context.Context, o *op, p plan, id string, ca
 	return r
 }
 
-// installRunning writes the running record: a compare-and-swap over a stopped
-// record (the container id it had must still be current), an upsert otherwise
-// (no record yet, or a removed one starting a new lifetime).
+// expectation is what the stored record must still be for a launch to
+// overwrite it: what was read under the lease, or — when there was none — a
+// removed record at most (an insert needs no condition).
+func expectation(prev *domain.Record) ports.RecordCondition {
+	if prev == nil {
+		return ports.RecordCondition{Status: domain.StatusRemoved}
+	}
+	return ports.RecordCondition{Status: prev.Status, ContainerID: prev.CurrentContainerID}
+}
+
+// installRunning writes the running record: the stopped → running
+// compare-and-swap over a stopped record, a conditional upsert otherwise (no
+// record yet, or a removed one starting a new lifetime).
 func (s *Service) installRunning(ctx context.Context, prev *domain.Record, rec domain.Record) (domain.Record, error) {
 	if prev == nil || prev.Status == domain.StatusRemoved {
-		return s.d.Records.Upsert(ctx, rec)
+		return s.d.Records.UpsertIf(ctx, rec, expectation(prev))
 	}
 	return s.d.Records.UpdateStatus(ctx, ports.StatusUpdate{
 		GameID: rec.GameID, From: domain.StatusStopped, To: domain.StatusRunning,
@@ -244,12 +276,11 @@ func (s *Service) installRunning(ctx context.Context, prev *domain.Record, rec d
 	})
 }
 
-func (s *Service) newRecord(gameID string, st domain.Status, containerID, imageRef, statePath string) domain.Record {
-	now := s.d.Clock.Now()
+func (s *Service) newRecord(gameID string, st domain.Status, containerID, imageRef, statePath string, at time.Time) domain.Record {
 	return domain.Record{
 		GameID: gameID, Status: st, CurrentContainerID: containerID, CurrentImageRef: imageRef,
 		EngineEndpoint: domain.EngineEndpoint(gameID), StatePath: statePath, DockerNetwork: s.cfg.Network,
-		LastOpAt: now, CreatedAt: now,
+		LastOpAt: at, CreatedAt: at,
 	}
 }
 
@@ -278,12 +309,20 @@ func (s *Service) removeOwnedByName(ctx context.Context, name string, code domai
 }
 
 // createAndStart creates and starts the container under the per-host bound on
-// concurrent Docker starts. A container that was created but failed to start
-// is removed again.
+// concurrent Docker starts. The name being taken means a leftover container
+// of the game: an owned one is removed and the create retried once (the
+// common fresh start so costs no extra Docker call). A container that was
+// created but failed to start is removed again.
 func (s *Service) createAndStart(ctx context.Context, spec ports.ContainerSpec) (string, *domain.Result) {
 	s.starts <- struct{}{}
 	defer func() { <-s.starts }()
 	id, err := s.d.Docker.CreateContainer(ctx, spec)
+	if errors.Is(err, ports.ErrConflict) {
+		if fail := s.removeOwnedByName(ctx, spec.Name, domain.CodeContainerStartFailed); fail != nil {
+			return "", fail
+		}
+		id, err = s.d.Docker.CreateContainer(ctx, spec)
+	}
 	if err != nil {
 		r := dockerFailure(domain.CodeContainerStartFailed, "create container", err)
 		return "", &r
@@ -303,7 +342,6 @@ func (s *Service) createAndStart(ctx context.Context, spec ports.ContainerSpec) 
 const (
 	readyFirstDelay = 5 * time.Millisecond
 	readyMaxDelay   = 200 * time.Millisecond
-	readyProbeLimit = 2 * time.Second
 	// readyExitCheck: every this many failed probes, check that the container
 	// still runs, so an engine that crashed at boot fails fast.
 	readyExitCheck = 5
@@ -321,9 +359,8 @@ func (s *Service) awaitReady(ctx context.Context, gameID, containerID string) er
 	delay := readyFirstDelay
 	var lastErr error
 	for attempt := 1; ; attempt++ {
-		pctx, pcancel := context.WithTimeout(ctx, readyProbeLimit)
-		lastErr = s.d.Prober.Healthz(pctx, base)
-		pcancel()
+		// The prober bounds each probe by RTMANAGER_PROBE_TIMEOUT.
+		lastErr = s.d.Prober.Healthz(ctx, base)
 		if lastErr == nil {
 			return nil
 		}

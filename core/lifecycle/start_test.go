@@ -354,7 +354,7 @@ func TestStartLeftoverContainerOfTheGame(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name     string
-		leftover func(f *fixture) *gomock.Call // the last call before CreateContainer
+		leftover func(f *fixture) *gomock.Call // what follows the first create finding the name taken
 		code     domain.ErrorCode
 	}{
 		{"owned leftover is removed before the new container is created", func(f *fixture) *gomock.Call {
@@ -383,6 +383,7 @@ func TestStartLeftoverContainerOfTheGame(t *testing.T) {
 			f.expectLease()
 			f.expectRecord(nil)
 			f.expectPreflight(ref100)
+			f.expectNameTaken()
 			last := tc.leftover(f)
 			container := ""
 			if tc.code == domain.CodeNone {
@@ -430,7 +431,6 @@ func TestStartCreateOrStartFailure(t *testing.T) {
 			f.expectLease()
 			f.expectRecord(nil)
 			f.expectPreflight(ref100)
-			f.expectNoLeftover()
 			tc.docker(f)
 
 			res := start(f, ref100)
@@ -454,7 +454,7 @@ func TestStartEngineNeverReadyIsStoppedAndRecordedStopped(t *testing.T) {
 	f.expectLease()
 	f.expectRecord(nil)
 	f.expectPreflight(ref100)
-	gomock.InOrder(f.expectNoLeftover(), f.expectCreate(newCID, nil, nil), f.expectStartContainer(newCID, nil))
+	gomock.InOrder(f.expectCreate(newCID, nil, nil), f.expectStartContainer(newCID, nil))
 	stop, upsert, stored := f.expectNeverReady(newCID)
 	upsert.After(stop)
 
@@ -487,7 +487,7 @@ func TestStartEngineExitingDuringReadinessFailsFast(t *testing.T) {
 	f.expectLease()
 	f.expectRecord(nil)
 	f.expectPreflight(ref100)
-	gomock.InOrder(f.expectNoLeftover(), f.expectCreate(newCID, nil, nil), f.expectStartContainer(newCID, nil))
+	gomock.InOrder(f.expectCreate(newCID, nil, nil), f.expectStartContainer(newCID, nil))
 	f.prober.EXPECT().Healthz(gomock.Any(), endpoint).Return(errNotReady).MinTimes(1)
 	f.docker.EXPECT().InspectContainer(gomock.Any(), newCID).
 		Return(ports.ContainerInfo{ID: newCID, State: "exited", ExitCode: 3}, nil).MinTimes(1)
@@ -526,15 +526,13 @@ func TestStartRecordWriteFailureAfterALiveEngineRemovesTheContainer(t *testing.T
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
 			f.expectLease()
-			leftover := f.expectNoLeftover
 			if tc.prevStopped {
 				f.expectRecord(ptr(f.rec(domain.StatusStopped, ref100, oldCID)))
-				leftover = func() *gomock.Call { return f.expectLeftoverRemoved(oldCID) }
 			} else {
 				f.expectRecord(nil)
 			}
 			f.expectPreflight(ref100)
-			gomock.InOrder(leftover(), f.expectCreate(newCID, nil, nil), f.expectStartContainer(newCID, nil),
+			gomock.InOrder(f.expectCreate(newCID, nil, nil), f.expectStartContainer(newCID, nil),
 				f.expectReady(endpoint), tc.write(f),
 				f.docker.EXPECT().RemoveContainer(gomock.Any(), newCID).Return(nil))
 
@@ -564,14 +562,8 @@ func TestStartInstallsTheRecordAccordingToThePreviousOne(t *testing.T) {
 			f.expectLease()
 			f.expectRecord(&prev)
 			f.expectPreflight(ref100)
-			var leftover *gomock.Call
-			if tc.status == domain.StatusStopped {
-				leftover = f.expectLeftoverRemoved(oldCID)
-			} else {
-				leftover = f.expectNoLeftover()
-			}
 			ready := f.expectReady(endpoint)
-			gomock.InOrder(leftover, f.expectCreate(newCID, nil, nil), f.expectStartContainer(newCID, nil), ready)
+			gomock.InOrder(f.expectCreate(newCID, nil, nil), f.expectStartContainer(newCID, nil), ready)
 			if tc.status == domain.StatusStopped {
 				f.expectCAS(prev, casUpdate(domain.StatusStopped, domain.StatusRunning, oldCID, newCID, ref100), nil).After(ready)
 			} else {
@@ -609,7 +601,7 @@ func TestStartProbesTheConfiguredEngineAddress(t *testing.T) {
 			f.expectRecord(nil)
 			f.expectPreflight(ref100)
 			started := f.expectStartContainer(newCID, nil)
-			gomock.InOrder(f.expectNoLeftover(), f.expectCreate(newCID, nil, nil), started)
+			gomock.InOrder(f.expectCreate(newCID, nil, nil), started)
 			if tc.mode == lifecycle.AddressContainerIP {
 				f.docker.EXPECT().InspectContainer(gomock.Any(), newCID).
 					Return(ports.ContainerInfo{ID: newCID, Running: true, NetworkIPs: tc.ips}, nil).After(started)
@@ -643,10 +635,10 @@ func TestStartConcurrencyBoundsOverlappingCreateAndStart(t *testing.T) {
 	var inFlight, peak atomic.Int32
 	f.leases.EXPECT().Acquire(gomock.Any(), gomock.Any()).Return(f.lease, nil).Times(games)
 	f.lease.EXPECT().Release().Times(games)
+	f.lease.EXPECT().Lost().Return(nil).AnyTimes()
 	f.records.EXPECT().Get(gomock.Any(), gomock.Any()).Return(domain.Record{}, errNoContainer).Times(games)
 	f.docker.EXPECT().NetworkExists(gomock.Any(), network).Return(true, nil).Times(games)
 	f.docker.EXPECT().ImageInspect(gomock.Any(), ref100).Return(ports.ImageInfo{}, nil).Times(games)
-	f.docker.EXPECT().InspectContainer(gomock.Any(), gomock.Any()).Return(ports.ContainerInfo{}, errNoContainer).Times(games)
 	f.docker.EXPECT().CreateContainer(gomock.Any(), gomock.Any()).DoAndReturn(
 		func(_ context.Context, spec ports.ContainerSpec) (string, error) {
 			n := inFlight.Add(1)
@@ -661,8 +653,8 @@ func TestStartConcurrencyBoundsOverlappingCreateAndStart(t *testing.T) {
 		return nil
 	}).Times(games)
 	f.prober.EXPECT().Healthz(gomock.Any(), gomock.Any()).Return(nil).Times(games)
-	f.records.EXPECT().Upsert(gomock.Any(), gomock.Any()).DoAndReturn(
-		func(_ context.Context, r domain.Record) (domain.Record, error) { return r, nil }).Times(games)
+	f.records.EXPECT().UpsertIf(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(
+		func(_ context.Context, r domain.Record, _ ports.RecordCondition) (domain.Record, error) { return r, nil }).Times(games)
 	f.health.EXPECT().Upsert(gomock.Any(), gomock.Any()).Return(nil).Times(games)
 	f.events.EXPECT().PublishHealth(gomock.Any(), gomock.Any()).Return(nil).Times(games)
 	f.metrics.EXPECT().HealthEventPublished(domain.EventContainerStarted).Times(games)
@@ -734,3 +726,79 @@ func TestStartWithoutAnOperationRowPublishesNoIntent(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// A lease lost while the engine was getting ready means another holder may
+// own the game: the new container is removed and no record is written.
+func TestStartThatLosesItsLeaseWritesNothing(t *testing.T) {
+	f := newFixture(t)
+	lost := make(chan struct{})
+	f.leases.EXPECT().Acquire(gomock.Any(), game).Return(f.lease, nil)
+	f.lease.EXPECT().Release()
+	f.lease.EXPECT().Lost().Return(lost).AnyTimes()
+	f.expectRecord(nil)
+	f.expectPreflight(ref100)
+	gomock.InOrder(
+		f.expectCreate(newCID, nil, nil),
+		f.expectStartContainer(newCID, nil),
+		f.prober.EXPECT().Healthz(gomock.Any(), endpoint).DoAndReturn(func(context.Context, string) error {
+			close(lost) // renewal found the key gone while the engine booted
+			return nil
+		}),
+		f.docker.EXPECT().RemoveContainer(gomock.Any(), newCID).Return(nil),
+	)
+
+	res := start(f, ref100)
+
+	wantResult(t, res, domain.CodeConflict)
+	f.wantRows(game, row{kind: domain.OpStart, code: domain.CodeConflict, image: ref100, container: newCID})
+}
+
+// A launch's record writes are conditional on what was read under the lease.
+func TestStartRecordWritesAreConditional(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		removed bool // a removed record exists; otherwise none
+		want    ports.RecordCondition
+	}{
+		{"no record: only an absent or removed one may be replaced", false, ports.RecordCondition{Status: domain.StatusRemoved}},
+		{"removed record: only that removed record", true, ports.RecordCondition{Status: domain.StatusRemoved, ContainerID: oldCID}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.expectLease()
+			var prev *domain.Record
+			if tc.removed {
+				prev = ptr(f.rec(domain.StatusRemoved, ref101, oldCID))
+			}
+			f.expectRecord(prev)
+			f.expectPreflight(ref100)
+			f.expectLaunch(newCID)
+			f.expectUpsert(nil)
+			f.expectStarted(newCID, ref100)
+
+			wantResult(t, start(f, ref100), domain.CodeNone)
+			if len(f.conditions) != 1 || f.conditions[0] != tc.want {
+				t.Errorf("conditions %+v, want [%+v]", f.conditions, tc.want)
+			}
+		})
+	}
+}
+
+// An engine that never got ready and cannot be stopped is removed, so it
+// never runs behind a record that says stopped.
+func TestStartParkingRemovesAnEngineThatWillNotStop(t *testing.T) {
+	f := newFixture(t)
+	f.expectLease()
+	f.expectRecord(nil)
+	f.expectPreflight(ref100)
+	gomock.InOrder(f.expectCreate(newCID, nil, nil), f.expectStartContainer(newCID, nil))
+	f.prober.EXPECT().Healthz(gomock.Any(), endpoint).Return(errNotReady).MinTimes(1)
+	f.docker.EXPECT().InspectContainer(gomock.Any(), newCID).Return(ports.ContainerInfo{ID: newCID, Running: true}, nil).AnyTimes()
+	gomock.InOrder(
+		f.docker.EXPECT().StopContainer(gomock.Any(), newCID, f.cfg.StopTimeout).Return(errBoom),
+		f.docker.EXPECT().RemoveContainer(gomock.Any(), newCID).Return(nil),
+	)
+	f.expectUpsert(nil)
+
+	wantResult(t, start(f, ref100), domain.CodeContainerStartFailed)
+}

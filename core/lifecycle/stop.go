@@ -20,12 +20,9 @@ func (s *Service) Stop(ctx context.Context, in StopInput) domain.Result {
 	}
 	o.details = map[string]any{"reason": in.Reason}
 	return s.withLease(ctx, o, func() domain.Result {
-		rec, found, fail := s.getRecord(ctx, in.GameID)
-		switch {
-		case fail != nil:
+		rec, fail := s.existing(ctx, in.GameID)
+		if fail != nil {
 			return s.finish(ctx, o, *fail)
-		case !found:
-			return s.finish(ctx, o, domain.Failure(domain.CodeNotFound, "no runtime for this game"))
 		}
 		return s.finish(ctx, o, s.runStop(ctx, o, rec))
 	})

@@ -133,6 +133,21 @@ func (mr *MockRuntimeStoreMockRecorder) Upsert(ctx, rec any) *gomock.Call {
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Upsert", reflect.TypeOf((*MockRuntimeStore)(nil).Upsert), ctx, rec)
 }
 
+// UpsertIf mocks base method.
+func (m *MockRuntimeStore) UpsertIf(ctx context.Context, rec domain.Record, cond ports.RecordCondition) (domain.Record, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "UpsertIf", ctx, rec, cond)
+	ret0, _ := ret[0].(domain.Record)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// UpsertIf indicates an expected call of UpsertIf.
+func (mr *MockRuntimeStoreMockRecorder) UpsertIf(ctx, rec, cond any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "UpsertIf", reflect.TypeOf((*MockRuntimeStore)(nil).UpsertIf), ctx, rec, cond)
+}
+
 // MockOperationLog is a mock of OperationLog interface.
 type MockOperationLog struct {
 	ctrl     *gomock.Controller

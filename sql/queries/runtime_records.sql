@@ -13,6 +13,9 @@ LIMIT sqlc.arg(row_limit);
 
 -- UpsertRuntimeRecord installs or replaces a record. created_at is written on
 -- insert only: a new lifetime over an old record keeps its first creation time.
+-- With if_status set, an existing record is replaced only while it still has
+-- that status (and, with if_container set, that container): the
+-- compare-and-swap form of the upsert; zero rows means another writer won.
 -- name: UpsertRuntimeRecord :one
 INSERT INTO runtime_records (
     game_id, status, current_container_id, current_image_ref, engine_endpoint,
@@ -34,6 +37,10 @@ ON CONFLICT (game_id) DO UPDATE SET
     stopped_at           = EXCLUDED.stopped_at,
     removed_at           = EXCLUDED.removed_at,
     last_op_at           = EXCLUDED.last_op_at
+WHERE sqlc.narg(if_status)::text IS NULL
+   OR (runtime_records.status = sqlc.narg(if_status)::text
+       AND (sqlc.narg(if_container)::text IS NULL
+            OR runtime_records.current_container_id = sqlc.narg(if_container)::text))
 RETURNING *;
 
 -- UpdateRuntimeStatus is the compare-and-swap status change; zero rows means

@@ -250,6 +250,10 @@ ON CONFLICT (game_id) DO UPDATE SET
     stopped_at           = EXCLUDED.stopped_at,
     removed_at           = EXCLUDED.removed_at,
     last_op_at           = EXCLUDED.last_op_at
+WHERE $13::text IS NULL
+   OR (runtime_records.status = $13::text
+       AND ($14::text IS NULL
+            OR runtime_records.current_container_id = $14::text))
 RETURNING game_id, status, current_container_id, current_image_ref, engine_endpoint, state_path, docker_network, started_at, stopped_at, removed_at, last_op_at, created_at
 `
 
@@ -266,10 +270,15 @@ type UpsertRuntimeRecordParams struct {
 	RemovedAt          pgtype.Timestamptz
 	LastOpAt           pgtype.Timestamptz
 	CreatedAt          pgtype.Timestamptz
+	IfStatus           pgtype.Text
+	IfContainer        pgtype.Text
 }
 
 // UpsertRuntimeRecord installs or replaces a record. created_at is written on
 // insert only: a new lifetime over an old record keeps its first creation time.
+// With if_status set, an existing record is replaced only while it still has
+// that status (and, with if_container set, that container): the
+// compare-and-swap form of the upsert; zero rows means another writer won.
 func (q *Queries) UpsertRuntimeRecord(ctx context.Context, arg UpsertRuntimeRecordParams) (RuntimeRecord, error) {
 	row := q.db.QueryRow(ctx, upsertRuntimeRecord,
 		arg.GameID,
@@ -284,6 +293,8 @@ func (q *Queries) UpsertRuntimeRecord(ctx context.Context, arg UpsertRuntimeReco
 		arg.RemovedAt,
 		arg.LastOpAt,
 		arg.CreatedAt,
+		arg.IfStatus,
+		arg.IfContainer,
 	)
 	var i RuntimeRecord
 	err := row.Scan(
