@@ -5,7 +5,7 @@ SHELL := /bin/bash
 GO        ?= go
 TOOL      := $(GO) tool -modfile=tools/go.mod
 BIN       := bin
-# Local runs keep game state under the repo's .cache unless told otherwise.
+# `make run` runs on the Docker host itself, so RTM reaches engines by container IP.
 LOCAL_ENV := RTMANAGER_ENGINE_ADDRESS=$${RTMANAGER_ENGINE_ADDRESS:-container_ip} \
              RTMANAGER_GAME_STATE_ROOT=$${RTMANAGER_GAME_STATE_ROOT:-/var/lib/galaxy/games} \
              RTMANAGER_LOG_FORMAT=$${RTMANAGER_LOG_FORMAT:-text}

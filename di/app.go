@@ -2,7 +2,6 @@ package di
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -33,7 +32,9 @@ const gaugeRefresh = 15 * time.Second
 
 // Serve answers HTTP on ln until ctx is cancelled, then stops taking requests
 // and lets in-flight operations finish (and release their leases) within the
-// shutdown timeout.
+// shutdown timeout. A shutdown is a normal end (nil) even when the timeout cut
+// requests off: their leases expire by themselves. Only a listener failure is
+// an error.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           a.Handler,
@@ -41,8 +42,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
 	}
+	gctx, stopGauges := context.WithCancel(ctx)
 	done := make(chan struct{})
-	go a.refreshGauges(ctx, done)
+	go a.refreshGauges(gctx, done)
+	defer func() { stopGauges(); <-done }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -50,20 +53,19 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 
 	select {
 	case err := <-errc:
-		<-done
 		return err
 	case <-ctx.Done():
 	}
 	a.Logger.Info("shutting down: draining in-flight requests", "timeout", a.Config.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
 	defer cancel()
-	err := srv.Shutdown(sctx)
-	<-done
-	if errors.Is(<-errc, http.ErrServerClosed) && err == nil {
-		a.Logger.Info("shut down cleanly")
-		return nil
+	if err := srv.Shutdown(sctx); err != nil {
+		a.Logger.Warn("shutdown timeout passed with requests in flight; cutting them off", "err", err)
+		_ = srv.Close()
 	}
-	return err
+	<-errc // http.ErrServerClosed
+	a.Logger.Info("shut down")
+	return nil
 }
 
 func (a *App) refreshGauges(ctx context.Context, done chan<- struct{}) {

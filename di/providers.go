@@ -35,7 +35,7 @@ type Migrated struct{}
 
 // ProvideDocker builds the Docker client (it connects lazily).
 func ProvideDocker(cfg config.Config) (*docker.Client, func(), error) {
-	d, err := docker.New(docker.Config{Host: cfg.DockerHost, CallTimeout: cfg.DockerCallTimeout})
+	d, err := docker.New(docker.Config{Host: cfg.DockerHost, CallTimeout: cfg.DockerCallTimeout, PullTimeout: cfg.ImagePullTimeout})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -147,10 +147,11 @@ func ProvideLifecycle(cfg lifecycle.Config, d lifecycle.Deps) *lifecycle.Service
 }
 
 // ProvideHandler builds the REST API with its readiness checks.
-func ProvideHandler(cfg config.Config, svc *lifecycle.Service, store *postgres.Store, pool *pgxpool.Pool,
-	rdb *goredis.Client, d *docker.Client, m *metrics.Metrics, log *slog.Logger) (http.Handler, error) {
+func ProvideHandler(cfg config.Config, svc *lifecycle.Service, runtimes *postgres.RuntimeStore, ops *postgres.OperationLog,
+	health *postgres.HealthStore, pool *pgxpool.Pool, rdb *goredis.Client, d *docker.Client, m *metrics.Metrics,
+	log *slog.Logger) (http.Handler, error) {
 	return httpapi.New(httpapi.Config{
-		Lifecycle: svc, Runtimes: store.Runtimes(), Operations: store.Operations(), Health: store.Health(),
+		Lifecycle: svc, Runtimes: runtimes, Operations: ops, Health: health,
 		Readiness: map[string]httpapi.ReadinessCheck{
 			"postgres": func(ctx context.Context) error { return postgres.Ping(ctx, pool) },
 			"redis":    func(ctx context.Context) error { return redis.Ping(ctx, rdb) },
@@ -164,9 +165,9 @@ func ProvideHandler(cfg config.Config, svc *lifecycle.Service, store *postgres.S
 type RuntimeCounter func(ctx context.Context) error
 
 // ProvideRuntimeCounter reads the per-status counts into the metrics gauge.
-func ProvideRuntimeCounter(store *postgres.Store, m *metrics.Metrics) RuntimeCounter {
+func ProvideRuntimeCounter(runtimes *postgres.RuntimeStore, m *metrics.Metrics) RuntimeCounter {
 	return func(ctx context.Context) error {
-		counts, err := store.Runtimes().CountByStatus(ctx)
+		counts, err := runtimes.CountByStatus(ctx)
 		if err != nil {
 			return err
 		}

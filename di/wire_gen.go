@@ -79,14 +79,14 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func
 		Logger:        log,
 	}
 	service := ProvideLifecycle(lifecycleConfig, deps)
-	handler, err := ProvideHandler(cfg, service, store, pool, redisClient, client, metricsMetrics, log)
+	handler, err := ProvideHandler(cfg, service, runtimeStore, operationLog, healthStore, pool, redisClient, client, metricsMetrics, log)
 	if err != nil {
 		cleanup3()
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
-	runtimeCounter := ProvideRuntimeCounter(store, metricsMetrics)
+	runtimeCounter := ProvideRuntimeCounter(runtimeStore, metricsMetrics)
 	app := NewApp(cfg, log, handler, service, metricsMetrics, runtimeCounter)
 	return app, func() {
 		cleanup3()

@@ -23,6 +23,7 @@ import (
 const (
 	DefaultHost        = "unix:///var/run/docker.sock"
 	DefaultCallTimeout = 30 * time.Second
+	DefaultPullTimeout = 10 * time.Minute
 )
 
 // Config configures the adapter.
@@ -33,12 +34,16 @@ type Config struct {
 	// CallTimeout bounds every call except PullImage and the Events stream;
 	// zero means DefaultCallTimeout (RTMANAGER_DOCKER_CALL_TIMEOUT).
 	CallTimeout time.Duration
+	// PullTimeout bounds one image pull; zero means DefaultPullTimeout
+	// (RTMANAGER_IMAGE_PULL_TIMEOUT).
+	PullTimeout time.Duration
 }
 
 // Client is the ports.Docker adapter. It is safe for concurrent use.
 type Client struct {
-	api     *client.Client
-	timeout time.Duration
+	api         *client.Client
+	timeout     time.Duration
+	pullTimeout time.Duration
 }
 
 var _ ports.Docker = (*Client)(nil)
@@ -53,14 +58,17 @@ func New(cfg Config) (*Client, error) {
 	if cfg.CallTimeout == 0 {
 		cfg.CallTimeout = DefaultCallTimeout
 	}
-	if cfg.CallTimeout < 0 {
-		return nil, fmt.Errorf("docker: call timeout must be positive, got %s", cfg.CallTimeout)
+	if cfg.PullTimeout == 0 {
+		cfg.PullTimeout = DefaultPullTimeout
+	}
+	if cfg.CallTimeout < 0 || cfg.PullTimeout < 0 {
+		return nil, fmt.Errorf("docker: timeouts must be positive, got call %s, pull %s", cfg.CallTimeout, cfg.PullTimeout)
 	}
 	api, err := client.NewClientWithOpts(client.WithHost(cfg.Host), client.WithAPIVersionNegotiation())
 	if err != nil {
 		return nil, fmt.Errorf("docker: host %q: %w", cfg.Host, err)
 	}
-	return &Client{api: api, timeout: cfg.CallTimeout}, nil
+	return &Client{api: api, timeout: cfg.CallTimeout, pullTimeout: cfg.PullTimeout}, nil
 }
 
 // Close releases the client's idle connections.

@@ -31,6 +31,11 @@ func (c *Client) ImageInspect(ctx context.Context, ref string) (ports.ImageInfo,
 // image on a slow registry may legitimately take longer than any call timeout.
 func (c *Client) PullImage(ctx context.Context, ref string) error {
 	op := "pull image " + ref
+	// A pull may legitimately take minutes, so it is not under the call
+	// timeout; its own bound keeps a stalled registry from holding the
+	// game's lease forever.
+	ctx, cancel := context.WithTimeout(ctx, c.pullTimeout)
+	defer cancel()
 	rc, err := c.api.ImagePull(ctx, ref, image.PullOptions{})
 	if err != nil {
 		return translate(ctx, op, err)

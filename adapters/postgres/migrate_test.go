@@ -136,3 +136,15 @@ func TestMigrate(t *testing.T) {
 		}
 	})
 }
+
+func TestOpenBoundsEveryStatement(t *testing.T) {
+	t.Parallel()
+	_, pool := newStore(t)
+	var got string
+	if err := pool.QueryRow(t.Context(), "SHOW statement_timeout").Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got != "30s" {
+		t.Errorf("statement_timeout = %q, want 30s unless the DSN sets one", got)
+	}
+}

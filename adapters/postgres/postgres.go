@@ -27,6 +27,10 @@ import (
 // after the kernel's TCP timeout.
 const defaultConnectTimeout = 5 * time.Second
 
+// defaultStatementTimeout bounds every statement when the DSN sets no
+// statement_timeout (milliseconds, PostgreSQL's unit).
+const defaultStatementTimeout = "30000"
+
 // Open parses the DSN, opens a pool and checks the server answers. An
 // unreachable server is reported as ports.ErrUnavailable; a malformed DSN is a
 // plain error.
@@ -38,6 +42,11 @@ func Open(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
+	}
+	// A statement stalled on a lock or a sick server must not hold a game's
+	// lease forever: the server cancels it (the DSN may set its own value).
+	if _, set := cfg.ConnConfig.RuntimeParams["statement_timeout"]; !set {
+		cfg.ConnConfig.RuntimeParams["statement_timeout"] = defaultStatementTimeout
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

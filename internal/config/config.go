@@ -42,6 +42,7 @@ type Config struct {
 	DockerHost             string
 	DockerNetwork          string
 	DockerCallTimeout      time.Duration
+	ImagePullTimeout       time.Duration
 	DockerStartConcurrency int
 
 	GameStateRoot        string
@@ -104,6 +105,7 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 		DockerHost:             p.dockerHost("DOCKER_HOST", "unix:///var/run/docker.sock"),
 		DockerNetwork:          p.nonEmpty("DOCKER_NETWORK", "galaxy-net"),
 		DockerCallTimeout:      p.duration("DOCKER_CALL_TIMEOUT", 30*time.Second),
+		ImagePullTimeout:       p.duration("IMAGE_PULL_TIMEOUT", 10*time.Minute),
 		DockerStartConcurrency: p.intRange("DOCKER_START_CONCURRENCY", 4, 1, 1024),
 
 		GameStateRoot:        p.absPath("GAME_STATE_ROOT", "/var/lib/galaxy/games"),

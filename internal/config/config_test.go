@@ -70,6 +70,7 @@ func TestEachInvalidValueStopsBootWithOneLineNamingTheVariable(t *testing.T) {
 		{"docker", "DOCKER_HOST", "ftp://docker"},
 		{"docker", "DOCKER_NETWORK", " "},
 		{"docker", "DOCKER_CALL_TIMEOUT", "soon"},
+		{"docker", "IMAGE_PULL_TIMEOUT", "0s"},
 		{"docker", "DOCKER_START_CONCURRENCY", "0"},
 		{"state", "GAME_STATE_ROOT", "relative/dir"},
 		{"state", "GAME_STATE_DIR_MODE", "0999"},
