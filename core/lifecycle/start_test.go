@@ -654,7 +654,9 @@ func TestStartConcurrencyBoundsOverlappingCreateAndStart(t *testing.T) {
 	}).Times(games)
 	f.prober.EXPECT().Healthz(gomock.Any(), gomock.Any()).Return(nil).Times(games)
 	f.records.EXPECT().UpsertIf(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(
-		func(_ context.Context, r domain.Record, _ ports.RecordCondition) (domain.Record, error) { return r, nil }).Times(games)
+		func(_ context.Context, r domain.Record, _ ports.RecordCondition) (domain.Record, error) {
+			return r, nil
+		}).Times(games)
 	f.health.EXPECT().Upsert(gomock.Any(), gomock.Any()).Return(nil).Times(games)
 	f.events.EXPECT().PublishHealth(gomock.Any(), gomock.Any()).Return(nil).Times(games)
 	f.metrics.EXPECT().HealthEventPublished(domain.EventContainerStarted).Times(games)
