@@ -24,7 +24,7 @@ generate: ## Regenerate sqlc, oapi-codegen, mockgen and wire output (pinned in t
 	$(TOOL) sqlc generate -f sqlc.yaml
 	$(GO) generate ./api/... ./adapters/... ./ports/...
 	$(TOOL) wire gen ./di
-	@gofmt -l $$(git ls-files '*.go') | (! grep .) || (echo "generated code is not gofmt-clean" >&2; exit 1)
+	@gofmt -l $$(git ls-files '*.go') | (! grep .) || (echo "some Go files are not gofmt-clean (gofmt -w them)" >&2; exit 1)
 
 .PHONY: check-generated
 GENERATED := adapters/postgres/sqlcgen adapters/httpapi/api.gen.go api/client ports/mocks di/wire_gen.go
