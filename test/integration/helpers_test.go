@@ -143,31 +143,30 @@ func engineCounter(t *testing.T, s *harness.Service, containerID, method string)
 	return c
 }
 
-// healthEvents reads the test's health stream.
+// healthEvents reads the test's health stream entries of one game.
 func healthEvents(t *testing.T, s *harness.Service, gameID string) []map[string]any {
 	t.Helper()
-	msgs, err := s.Redis.XRange(context.Background(), s.Config.Streams.HealthEvents, "-", "+").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []map[string]any
-	for _, m := range msgs {
-		if m.Values["game_id"] == gameID {
-			out = append(out, m.Values)
-		}
-	}
-	return out
+	return entries(t, s, s.Config.Streams.HealthEvents, func(v map[string]any) bool { return v["game_id"] == gameID })
 }
 
+// intents reads the test's notification intents of one game.
 func intents(t *testing.T, s *harness.Service, gameID string) []map[string]any {
 	t.Helper()
-	msgs, err := s.Redis.XRange(context.Background(), s.Config.Streams.NotificationIntents, "-", "+").Result()
+	return entries(t, s, s.Config.Streams.NotificationIntents, func(v map[string]any) bool {
+		return strings.Contains(fmt.Sprint(v["idempotency_key"]), ":"+gameID+":")
+	})
+}
+
+// entries returns the fields of a stream's entries that match.
+func entries(t *testing.T, s *harness.Service, stream string, match func(map[string]any) bool) []map[string]any {
+	t.Helper()
+	msgs, err := s.Redis.XRange(context.Background(), stream, "-", "+").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []map[string]any
 	for _, m := range msgs {
-		if strings.Contains(fmt.Sprint(m.Values["idempotency_key"]), ":"+gameID+":") {
+		if match(m.Values) {
 			out = append(out, m.Values)
 		}
 	}
