@@ -27,13 +27,21 @@ func StartPrivateRedis(t testing.TB) *PrivateRedis {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	_ = l.Close()
-	cmd := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+	p := &PrivateRedis{Addr: "127.0.0.1:" + strconv.Itoa(port)}
+	t.Cleanup(p.Stop)
+	p.Start(t)
+	return p
+}
+
+// Start runs the server (again, after Stop) on its address and waits until it answers.
+func (p *PrivateRedis) Start(t testing.TB) {
+	t.Helper()
+	_, port, _ := net.SplitHostPort(p.Addr)
+	p.cmd = exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no")
-	if err := cmd.Start(); err != nil {
+	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("testenv: redis-server is required (run `make deps`): %v", err)
 	}
-	p := &PrivateRedis{Addr: "127.0.0.1:" + strconv.Itoa(port), cmd: cmd}
-	t.Cleanup(p.Stop)
 	c := redis.NewClient(&redis.Options{Addr: p.Addr})
 	defer c.Close()
 	for i := 0; ; i++ {
@@ -41,7 +49,7 @@ func StartPrivateRedis(t testing.TB) *PrivateRedis {
 		err := c.Ping(ctx).Err()
 		cancel()
 		if err == nil {
-			return p
+			return
 		}
 		if i == 100 {
 			t.Fatalf("testenv: private redis-server did not answer: %v", err)
@@ -52,8 +60,9 @@ func StartPrivateRedis(t testing.TB) *PrivateRedis {
 
 // Stop kills the server (idempotent).
 func (p *PrivateRedis) Stop() {
-	if p.cmd.ProcessState == nil {
-		_ = p.cmd.Process.Kill()
-		_ = p.cmd.Wait()
+	if p.cmd == nil || p.cmd.Process == nil || p.cmd.ProcessState != nil {
+		return
 	}
+	_ = p.cmd.Process.Kill()
+	_ = p.cmd.Wait()
 }
