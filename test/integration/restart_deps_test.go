@@ -31,3 +31,31 @@ func TestRedisRestartIsSurvived(t *testing.T) {
 	expect(t, start(t, s, after, "galaxy/game:1.0.0"), 200, "")
 	expect(t, stop(t, s, before, "finished"), 200, "")
 }
+
+// TestPostgresRestartIsSurvived: while PostgreSQL is down, /readyz names it,
+// lifecycle calls answer service_unavailable and leave no container running
+// unrecorded; once it is back the service works again, and what was recorded
+// before is still there.
+func TestPostgresRestartIsSurvived(t *testing.T) {
+	pg := testenv.StartPrivatePostgres(t)
+	s := harness.Start(t, harness.Options{Env: map[string]string{"POSTGRES_PRIMARY_DSN": pg.DSN}})
+	before, during, after := s.GameID("pg"), s.GameID("pg"), s.GameID("pg")
+	expect(t, start(t, s, before, "galaxy/game:1.0.0"), 200, "")
+
+	pg.Stop()
+	r := call(t, s, http.MethodGet, "/readyz", nil)
+	if checks, _ := r.Body["checks"].(map[string]any); r.Status != 503 || checks["postgres"] == "ok" || checks["redis"] != "ok" {
+		t.Errorf("/readyz with PostgreSQL down: %d %s", r.Status, r.Raw)
+	}
+	expect(t, start(t, s, during, "galaxy/game:1.0.0"), 503, "service_unavailable")
+	if n := len(s.Containers(during)); n != 0 {
+		t.Errorf("%d containers created while PostgreSQL was down", n)
+	}
+
+	pg.Start(t)
+	expect(t, call(t, s, http.MethodGet, "/readyz", nil), 200, "")
+	if r := call(t, s, http.MethodGet, rt(before), nil); r.Status != 200 || str(r.Body, "status") != "running" {
+		t.Errorf("record from before the restart: %d %s", r.Status, r.Raw)
+	}
+	expect(t, start(t, s, after, "galaxy/game:1.0.0"), 200, "")
+}
