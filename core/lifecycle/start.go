@@ -197,28 +197,24 @@ func (s *Service) launch(ctx context.Context, o *op, p plan, prev *domain.Record
 		return s.parkNotReady(ctx, o, p, prev, id, err)
 	}
 
-	rec := s.newRecord(o.gameID, domain.StatusRunning, id, p.imageRef, p.statePath, now)
-	rec.StartedAt = &now
-	var stored domain.Record
-	err := errLost
-	if !o.leaseLost() {
-		stored, err = s.installRunning(ctx, prev, rec)
-	}
-	if err != nil {
-		// A running engine nobody knows about is worse than a failed start.
+	// A running engine nobody knows about is worse than a failed start: one
+	// that cannot be recorded is removed again.
+	unrecorded := func(r domain.Result) domain.Result {
 		s.discard(ctx, o, id)
-		r := domain.Failure(domain.CodeContainerStartFailed, "store runtime record: "+err.Error())
-		if err == errLost {
-			r = errLeaseLost()
-		}
 		r.ContainerID = id
 		return r
 	}
+	if o.leaseLost() {
+		return unrecorded(errLeaseLost())
+	}
+	rec := s.newRecord(o.gameID, domain.StatusRunning, id, p.imageRef, p.statePath, now)
+	rec.StartedAt = &now
+	stored, err := s.installRunning(ctx, prev, rec)
+	if err != nil {
+		return unrecorded(domain.Failure(domain.CodeContainerStartFailed, "store runtime record: "+err.Error()))
+	}
 	return domain.Success(stored, domain.CodeNone)
 }
-
-// errLost stands for a record write skipped because the lease was lost.
-var errLost = errors.New("lease lost")
 
 // discard force-removes a container this operation made but cannot record.
 func (s *Service) discard(ctx context.Context, o *op, id string) {
