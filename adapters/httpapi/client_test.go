@@ -45,9 +45,9 @@ func TestGeneratedClient(t *testing.T) {
 	}
 	want := []call{
 		{"start", lifecycle.StartInput{GameID: "game-1", ImageRef: "galaxy/game:1.0.0",
-			Meta: lifecycle.Meta{Source: domain.SourceGMRest, SourceRef: "lobby-1"}}, true},
-		{"restart", lifecycle.RestartInput{GameID: "game-1", Meta: lifecycle.Meta{Source: domain.SourceAdminRest}}, true},
-		{"stop", lifecycle.StopInput{GameID: "game-1", Reason: "finished", Meta: lifecycle.Meta{Source: domain.SourceAdminRest}}, true},
+			Meta: lifecycle.Meta{Source: domain.SourceGMRest, SourceRef: "lobby-1"}}},
+		{"restart", lifecycle.RestartInput{GameID: "game-1", Meta: lifecycle.Meta{Source: domain.SourceAdminRest}}},
+		{"stop", lifecycle.StopInput{GameID: "game-1", Reason: "finished", Meta: lifecycle.Meta{Source: domain.SourceAdminRest}}},
 	}
 	if got := lc.Calls(); len(got) != len(want) || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
 		t.Errorf("calls\n got %+v\nwant %+v", got, want)

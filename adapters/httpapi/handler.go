@@ -41,12 +41,6 @@ func meta(caller, requestID *string) lifecycle.Meta {
 	return m
 }
 
-// detached keeps a lifecycle operation running when its caller hangs up:
-// abandoning a start or patch halfway would leave a container and a record
-// to be repaired by the reconciler. Every step is bounded by the service's
-// own Docker and readiness timeouts.
-func detached(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
-
 // answer maps a lifecycle result: success (replays included) is the record;
 // a failure is its code with the mapped status. A result the contract has no
 // answer for — an unknown code, a "failure" mapping to 200, a status the
@@ -188,7 +182,7 @@ func (h *handler) InternalGetRuntimeHealth(ctx context.Context, req InternalGetR
 
 func (h *handler) InternalStartRuntime(ctx context.Context, req InternalStartRuntimeRequestObject) (InternalStartRuntimeResponseObject, error) {
 	in := lifecycle.StartInput{GameID: req.GameId, ImageRef: req.Body.ImageRef, Meta: meta(req.Params.XGalaxyCaller, req.Params.XRequestId)}
-	rec, p := h.answer(ctx, "internalStartRuntime", req.GameId, h.lifecycle.Start(detached(ctx), in))
+	rec, p := h.answer(ctx, "internalStartRuntime", req.GameId, h.lifecycle.Start(ctx, in))
 	if p != nil {
 		return p, nil
 	}
@@ -197,7 +191,7 @@ func (h *handler) InternalStartRuntime(ctx context.Context, req InternalStartRun
 
 func (h *handler) InternalStopRuntime(ctx context.Context, req InternalStopRuntimeRequestObject) (InternalStopRuntimeResponseObject, error) {
 	in := lifecycle.StopInput{GameID: req.GameId, Reason: string(req.Body.Reason), Meta: meta(req.Params.XGalaxyCaller, req.Params.XRequestId)}
-	rec, p := h.answer(ctx, "internalStopRuntime", req.GameId, h.lifecycle.Stop(detached(ctx), in))
+	rec, p := h.answer(ctx, "internalStopRuntime", req.GameId, h.lifecycle.Stop(ctx, in))
 	if p != nil {
 		return p, nil
 	}
@@ -206,7 +200,7 @@ func (h *handler) InternalStopRuntime(ctx context.Context, req InternalStopRunti
 
 func (h *handler) InternalRestartRuntime(ctx context.Context, req InternalRestartRuntimeRequestObject) (InternalRestartRuntimeResponseObject, error) {
 	in := lifecycle.RestartInput{GameID: req.GameId, Meta: meta(req.Params.XGalaxyCaller, req.Params.XRequestId)}
-	rec, p := h.answer(ctx, "internalRestartRuntime", req.GameId, h.lifecycle.Restart(detached(ctx), in))
+	rec, p := h.answer(ctx, "internalRestartRuntime", req.GameId, h.lifecycle.Restart(ctx, in))
 	if p != nil {
 		return p, nil
 	}
@@ -215,7 +209,7 @@ func (h *handler) InternalRestartRuntime(ctx context.Context, req InternalRestar
 
 func (h *handler) InternalPatchRuntime(ctx context.Context, req InternalPatchRuntimeRequestObject) (InternalPatchRuntimeResponseObject, error) {
 	in := lifecycle.PatchInput{GameID: req.GameId, ImageRef: req.Body.ImageRef, Meta: meta(req.Params.XGalaxyCaller, req.Params.XRequestId)}
-	rec, p := h.answer(ctx, "internalPatchRuntime", req.GameId, h.lifecycle.Patch(detached(ctx), in))
+	rec, p := h.answer(ctx, "internalPatchRuntime", req.GameId, h.lifecycle.Patch(ctx, in))
 	if p != nil {
 		return p, nil
 	}
@@ -224,7 +218,7 @@ func (h *handler) InternalPatchRuntime(ctx context.Context, req InternalPatchRun
 
 func (h *handler) InternalCleanupRuntimeContainer(ctx context.Context, req InternalCleanupRuntimeContainerRequestObject) (InternalCleanupRuntimeContainerResponseObject, error) {
 	in := lifecycle.CleanupInput{GameID: req.GameId, Meta: meta(req.Params.XGalaxyCaller, req.Params.XRequestId)}
-	rec, p := h.answer(ctx, "internalCleanupRuntimeContainer", req.GameId, h.lifecycle.Cleanup(detached(ctx), in))
+	rec, p := h.answer(ctx, "internalCleanupRuntimeContainer", req.GameId, h.lifecycle.Cleanup(ctx, in))
 	if p != nil {
 		return p, nil
 	}

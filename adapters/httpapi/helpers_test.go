@@ -24,8 +24,6 @@ type call struct {
 	op string
 	// in is the lifecycle input (StartInput, StopInput, …).
 	in any
-	// detached reports that the context could not be cancelled by the caller.
-	detached bool
 }
 
 // fakeLifecycle records calls and answers every one with result (or with
@@ -40,7 +38,7 @@ type fakeLifecycle struct {
 func (f *fakeLifecycle) record(ctx context.Context, op string, in any) domain.Result {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls = append(f.calls, call{op: op, in: in, detached: ctx.Done() == nil})
+	f.calls = append(f.calls, call{op: op, in: in})
 	if f.answer != nil {
 		return f.answer(op)
 	}

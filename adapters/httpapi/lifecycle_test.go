@@ -60,11 +60,11 @@ func TestLifecycleInputs(t *testing.T) {
 			}
 			meta := lifecycle.Meta{Source: c.source, SourceRef: requestID}
 			want := []call{
-				{"start", lifecycle.StartInput{GameID: "game-1", ImageRef: "galaxy/game:1.0.0", Meta: meta}, true},
-				{"stop", lifecycle.StopInput{GameID: "game-1", Reason: "admin_request", Meta: meta}, true},
-				{"restart", lifecycle.RestartInput{GameID: "game-1", Meta: meta}, true},
-				{"patch", lifecycle.PatchInput{GameID: "game-1", ImageRef: "galaxy/game:1.0.1", Meta: meta}, true},
-				{"cleanup", lifecycle.CleanupInput{GameID: "game-1", Meta: meta}, true},
+				{"start", lifecycle.StartInput{GameID: "game-1", ImageRef: "galaxy/game:1.0.0", Meta: meta}},
+				{"stop", lifecycle.StopInput{GameID: "game-1", Reason: "admin_request", Meta: meta}},
+				{"restart", lifecycle.RestartInput{GameID: "game-1", Meta: meta}},
+				{"patch", lifecycle.PatchInput{GameID: "game-1", ImageRef: "galaxy/game:1.0.1", Meta: meta}},
+				{"cleanup", lifecycle.CleanupInput{GameID: "game-1", Meta: meta}},
 			}
 			if got := lc.Calls(); !reflect.DeepEqual(got, want) {
 				t.Errorf("caller %q, request id %q:\n got %+v\nwant %+v", c.header, requestID, got, want)
