@@ -1,9 +1,11 @@
 package testenv
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 )
@@ -11,8 +13,29 @@ import (
 var (
 	imagesOnce sync.Once
 	imagesErr  error
-	imagesOut  []byte
 )
+
+// BuildEngineImages makes sure the sample engine images exist, once per test
+// process (scripts/engine-images.sh is idempotent and serialised across
+// processes). It suits a TestMain, which has no testing.TB.
+func BuildEngineImages() error {
+	imagesOnce.Do(func() {
+		_, self, _, _ := runtime.Caller(0)
+		script := filepath.Join(filepath.Dir(self), "..", "..", "scripts", "engine-images.sh")
+		if out, err := exec.Command("bash", script).CombinedOutput(); err != nil {
+			imagesErr = fmt.Errorf("building the sample engine images: %w\n%s", err, out)
+		}
+	})
+	return imagesErr
+}
+
+// EngineImages is BuildEngineImages for a test: a failure fails it.
+func EngineImages(t testing.TB) {
+	t.Helper()
+	if err := BuildEngineImages(); err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+}
 
 // RepoRoot walks up from the working directory to the directory holding go.mod.
 func RepoRoot(t testing.TB) string {
@@ -30,18 +53,5 @@ func RepoRoot(t testing.TB) string {
 			t.Fatal("testenv: no go.mod above the working directory")
 		}
 		dir = parent
-	}
-}
-
-// EngineImages makes sure the sample engine images exist (scripts/engine-images.sh
-// is idempotent and serialised across test processes).
-func EngineImages(t testing.TB) {
-	t.Helper()
-	imagesOnce.Do(func() {
-		cmd := exec.Command("bash", filepath.Join(RepoRoot(t), "scripts", "engine-images.sh"))
-		imagesOut, imagesErr = cmd.CombinedOutput()
-	})
-	if imagesErr != nil {
-		t.Fatalf("testenv: building the sample engine images: %v\n%s", imagesErr, imagesOut)
 	}
 }

@@ -10,9 +10,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -23,6 +20,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/galaxy/rtmanager/adapters/docker"
+	"github.com/galaxy/rtmanager/core/domain"
 	"github.com/galaxy/rtmanager/internal/testenv"
 	"github.com/galaxy/rtmanager/ports"
 )
@@ -46,7 +44,6 @@ const (
 	NanoCPUs       = 500_000_000 // 0.5 CPU
 	MemoryBytes    = 64 << 20
 	PidsLimit      = 64
-	EnginePort     = 8080
 )
 
 // Main is a TestMain body for packages that run engine containers: it builds
@@ -55,7 +52,7 @@ const (
 //
 //	func TestMain(m *testing.M) { os.Exit(dockertest.Main(m)) }
 func Main(m *testing.M) int {
-	if err := BuildImages(); err != nil {
+	if err := testenv.BuildEngineImages(); err != nil {
 		fmt.Fprintln(os.Stderr, "dockertest:", err)
 		return 1
 	}
@@ -67,17 +64,6 @@ func Main(m *testing.M) int {
 		}
 	}
 	return code
-}
-
-// BuildImages runs scripts/engine-images.sh, which skips up-to-date tags.
-func BuildImages() error {
-	_, self, _, _ := runtime.Caller(0)
-	script := filepath.Join(filepath.Dir(self), "..", "..", "..", "scripts", "engine-images.sh")
-	cmd := exec.Command("bash", script)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("%s: %w\n%s", script, err, out)
-	}
-	return nil
 }
 
 func sweep() error {
@@ -106,14 +92,11 @@ func sweep() error {
 	return nil
 }
 
-// ContainerName is RTM's container name for a game.
-func ContainerName(gameID string) string { return "galaxy-game-" + gameID }
-
 // EngineSpec is the full container spec RTM builds for gameID running image
 // with its state in the host directory stateDir, plus the test-run label.
 func EngineSpec(gameID, image, stateDir string) ports.ContainerSpec {
 	return ports.ContainerSpec{
-		Name:    ContainerName(gameID),
+		Name:    domain.ContainerName(gameID),
 		Image:   image,
 		Network: testenv.DockerNetwork(),
 		Labels: map[string]string{
@@ -178,7 +161,7 @@ func StartEngine(tb testing.TB, d *docker.Client, spec ports.ContainerSpec) (por
 	if ip == "" {
 		tb.Fatalf("%s has no IP on %s: %v", spec.Name, spec.Network, info.NetworkIPs)
 	}
-	baseURL := fmt.Sprintf("http://%s:%d", ip, EnginePort)
+	baseURL := fmt.Sprintf("http://%s:%d", ip, domain.EnginePort)
 	// Wait until the engine answers at all (the never-ready one with 503): a
 	// SIGTERM that lands before the Go runtime installed the engine's handler
 	// ends it with exit code 2 instead of a clean 0.
