@@ -10,15 +10,33 @@ import (
 	"github.com/distribution/reference"
 )
 
-var gameIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
+// GameIDPattern is the rule every game id follows. galaxy-game-{game_id} is
+// the container name, its hostname, the name other services resolve on the
+// network and a Swarm service name, so it must be one DNS label: at most 63
+// characters (hence at most MaxGameIDLength for the id) and no dot. It is also
+// a host path segment, so it cannot start with a dot or a dash.
+const GameIDPattern = `^[A-Za-z0-9][A-Za-z0-9_-]{0,50}$`
 
-// ValidateGameID checks a game id against the contract's pattern, which keeps it
-// safe as a Docker name suffix and as a host path segment.
+// MaxGameIDLength is the longest game id GameIDPattern admits.
+const MaxGameIDLength = 51
+
+// GameIDRule says GameIDPattern in words, for error messages and help texts.
+const GameIDRule = "1 to 51 characters: ASCII letters, digits, '_' and '-', starting with a letter or digit"
+
+var gameIDPattern = regexp.MustCompile(GameIDPattern)
+
+// ValidateGameID checks a game id against GameIDPattern.
 func ValidateGameID(id string) error {
 	if !gameIDPattern.MatchString(id) {
-		return fmt.Errorf("game_id %q must match %s", truncate(id, 80), gameIDPattern)
+		return fmt.Errorf("game_id %q is invalid: %s", truncate(id, 80), GameIDRule)
 	}
 	return nil
+}
+
+// NoRuntimeMessage is the one wording of "this game has no runtime record",
+// whichever entry point answers it.
+func NoRuntimeMessage(gameID string) string {
+	return fmt.Sprintf("no runtime for game %s", gameID)
 }
 
 // ImageRef is a parsed, normalised engine image reference.
