@@ -22,6 +22,7 @@ import (
 	"github.com/galaxy/rtmanager/adapters/metrics"
 	"github.com/galaxy/rtmanager/adapters/postgres"
 	"github.com/galaxy/rtmanager/adapters/redis"
+	"github.com/galaxy/rtmanager/adapters/statedir"
 	"github.com/galaxy/rtmanager/core/lifecycle"
 	"github.com/galaxy/rtmanager/internal/config"
 	"github.com/galaxy/rtmanager/ports"
@@ -121,10 +122,6 @@ func ProvideLobby(cfg config.Config) (ports.LobbyClient, error) {
 func LifecycleConfig(cfg config.Config) lifecycle.Config {
 	return lifecycle.Config{
 		Network:          cfg.DockerNetwork,
-		StateRoot:        cfg.GameStateRoot,
-		StateDirMode:     cfg.GameStateDirMode,
-		StateOwnerUID:    cfg.GameStateOwnerUID,
-		StateOwnerGID:    cfg.GameStateOwnerGID,
 		StateMountPath:   cfg.EngineStateMountPath,
 		StateEnvName:     cfg.EngineStateEnvName,
 		PullPolicy:       cfg.ImagePullPolicy,
@@ -139,6 +136,14 @@ func LifecycleConfig(cfg config.Config) lifecycle.Config {
 		LogOptions:  map[string]string{"max-size": "10m", "max-file": "3"},
 		ExtraLabels: cfg.ExtraContainerLabels,
 	}
+}
+
+// ProvideStateDirs keeps the games' host state directories.
+func ProvideStateDirs(cfg config.Config) *statedir.Dirs {
+	return statedir.New(statedir.Config{
+		Root: cfg.GameStateRoot, Mode: cfg.GameStateDirMode,
+		OwnerUID: cfg.GameStateOwnerUID, OwnerGID: cfg.GameStateOwnerGID,
+	})
 }
 
 // ProvideLifecycle builds the lifecycle services.

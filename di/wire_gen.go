@@ -10,6 +10,7 @@ import (
 	"context"
 	"github.com/galaxy/rtmanager/adapters/clock"
 	"github.com/galaxy/rtmanager/adapters/metrics"
+	"github.com/galaxy/rtmanager/adapters/randid"
 	"github.com/galaxy/rtmanager/core/lifecycle"
 	"github.com/galaxy/rtmanager/internal/config"
 	"log/slog"
@@ -53,6 +54,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func
 		return nil, nil, err
 	}
 	leases := ProvideLeases(redisClient, cfg, log)
+	dirs := ProvideStateDirs(cfg)
 	publisher := ProvidePublisher(redisClient, cfg)
 	prober := ProvideProber(cfg)
 	lobbyClient, err := ProvideLobby(cfg)
@@ -63,6 +65,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func
 		return nil, nil, err
 	}
 	system := clock.System{}
+	source := randid.Source{}
 	metricsMetrics := metrics.New()
 	deps := lifecycle.Deps{
 		Docker:        client,
@@ -70,11 +73,13 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func
 		Operations:    operationLog,
 		Health:        healthStore,
 		Leases:        leases,
+		StateDirs:     dirs,
 		HealthEvents:  publisher,
 		Notifications: publisher,
 		Prober:        prober,
 		Lobby:         lobbyClient,
 		Clock:         system,
+		IDs:           source,
 		Metrics:       metricsMetrics,
 		Logger:        log,
 	}

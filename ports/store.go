@@ -13,6 +13,9 @@ import (
 type RuntimeStore interface {
 	// Get returns the record of a game or ErrNotFound.
 	Get(ctx context.Context, gameID string) (domain.Record, error)
+	// OtherCaseOf returns the id of a recorded game that differs from gameID
+	// only in letter case, or ErrNotFound when there is none.
+	OtherCaseOf(ctx context.Context, gameID string) (string, error)
 	// List returns records ordered by game_id, after the cursor's game id
 	// (exclusive, "" for the first page), optionally filtered by status.
 	List(ctx context.Context, q ListRuntimesQuery) ([]domain.Record, error)

@@ -60,3 +60,12 @@ func unavailable(err error) bool {
 	}
 	return false
 }
+
+// caseVariantIndex keeps game ids unique ignoring letter case (migration 00002).
+const caseVariantIndex = "runtime_records_game_id_lower_key"
+
+// violates reports whether err is a unique violation of the named constraint.
+func violates(err error, constraint string) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == constraint
+}

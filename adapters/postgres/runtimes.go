@@ -27,6 +27,16 @@ func (s *RuntimeStore) Get(ctx context.Context, gameID string) (domain.Record, e
 	return recordFromRow(row), nil
 }
 
+// OtherCaseOf returns the id of a recorded game that differs from gameID only
+// in letter case, or ports.ErrNotFound.
+func (s *RuntimeStore) OtherCaseOf(ctx context.Context, gameID string) (string, error) {
+	id, err := s.q.OtherCaseOfRuntime(ctx, gameID)
+	if err != nil {
+		return "", wrapErr("look for a case variant of "+gameID, err)
+	}
+	return id, nil
+}
+
 // List returns one page of records ordered by game_id (byte order), after
 // q.AfterGameID, optionally only those with q.Status.
 func (s *RuntimeStore) List(ctx context.Context, q ports.ListRuntimesQuery) ([]domain.Record, error) {
@@ -73,6 +83,9 @@ func (s *RuntimeStore) upsert(ctx context.Context, rec domain.Record, cond *port
 	row, err := s.q.UpsertRuntimeRecord(ctx, params)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return domain.Record{}, fmt.Errorf("postgres: %s: record is no longer %s: %w", op, cond.Status, ports.ErrConflict)
+	}
+	if violates(err, caseVariantIndex) {
+		return domain.Record{}, fmt.Errorf("postgres: %s: a game id differing only in case is recorded: %w", op, ports.ErrConflict)
 	}
 	if err != nil {
 		return domain.Record{}, wrapErr(op, err)

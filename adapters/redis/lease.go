@@ -2,9 +2,7 @@ package redis
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -12,6 +10,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/galaxy/rtmanager/adapters/randid"
 	"github.com/galaxy/rtmanager/ports"
 )
 
@@ -89,10 +88,7 @@ func NewLeases(rdb goredis.UniversalClient, cfg LeaseConfig) *Leases {
 // Acquire takes the game's lease or returns ports.ErrLeaseBusy; a Redis
 // failure wraps ports.ErrUnavailable. The lease is renewed until Release.
 func (l *Leases) Acquire(ctx context.Context, gameID string) (ports.Lease, error) {
-	token, err := newToken()
-	if err != nil {
-		return nil, fmt.Errorf("lease token: %w", err)
-	}
+	token := randid.New()
 	key := LeaseKey(gameID)
 	ok, err := acquireScript.Run(ctx, l.rdb, []string{key}, token, l.ttl.Milliseconds()).Bool()
 	if err != nil {
@@ -123,14 +119,6 @@ func (l *Leases) Held(ctx context.Context, gameID string) (bool, error) {
 		return false, wrapErr("lease exists "+gameID, err)
 	}
 	return n > 0, nil
-}
-
-func newToken() (string, error) {
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(b), nil
 }
 
 // lease is one held lease and its renewal goroutine.

@@ -1,6 +1,9 @@
 package domain
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // EnginePort is the port every engine listens on inside its container.
 const EnginePort = 8080
@@ -29,7 +32,7 @@ func ContainerName(gameID string) string { return ContainerNamePrefix + gameID }
 
 // EngineEndpoint is the stable engine URL of a game, reachable by Docker DNS on the network.
 func EngineEndpoint(gameID string) string {
-	return "http://" + ContainerName(gameID) + ":8080"
+	return "http://" + ContainerName(gameID) + ":" + strconv.Itoa(EnginePort)
 }
 
 // Operation is one row of the operation log.

@@ -1,6 +1,10 @@
 package domain
 
-import "strconv"
+import (
+	"errors"
+	"fmt"
+	"strconv"
+)
 
 // ErrorCode is a stable error code shared by REST, job results and the services.
 type ErrorCode string
@@ -77,3 +81,35 @@ func Success(rec Record, code ErrorCode) Result {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// Error is an expected failure of an operation: a stable code and the message
+// the caller is told. Lifecycle steps return it as an ordinary error (wrapping
+// keeps it findable with errors.As); the operation turns it into its Result
+// once, with FailureOf.
+type Error struct {
+	Code    ErrorCode
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Errorf builds an *Error with a formatted message.
+func Errorf(code ErrorCode, format string, args ...any) error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// CodeOf is the code err carries: that of the *Error in its chain, or
+// internal_error for anything else (a fault nobody mapped).
+func CodeOf(err error) ErrorCode {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeInternalError
+}
+
+// FailureOf is the failure Result of err: its code and its whole message
+// (the context that wrapping added included).
+func FailureOf(err error) Result {
+	return Failure(CodeOf(err), err.Error())
+}

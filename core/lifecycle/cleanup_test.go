@@ -1,8 +1,6 @@
 package lifecycle_test
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"go.uber.org/mock/gomock"
@@ -62,13 +60,6 @@ func TestCleanupRemovesTheContainerAndKeepsTheState(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
-			save := filepath.Join(f.statePath(), "save.dat")
-			if err := os.MkdirAll(f.statePath(), 0o750); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(save, []byte("turn 42"), 0o600); err != nil {
-				t.Fatal(err)
-			}
 			prev := f.rec(domain.StatusStopped, ref100, oldCID)
 			f.expectLease()
 			gomock.InOrder(
@@ -83,8 +74,8 @@ func TestCleanupRemovesTheContainerAndKeepsTheState(t *testing.T) {
 			wantRecord(t, "result record", res.Record, domain.StatusRemoved, ref100, oldCID)
 			f.wantRows(game, row{kind: domain.OpCleanupContainer, image: ref100, container: oldCID})
 			f.wantIntents()
-			if b, err := os.ReadFile(save); err != nil || string(b) != "turn 42" {
-				t.Errorf("host state = %q, %v; cleanup must never touch it", b, err)
+			if ensured, dropped := f.stateDirCalls(); ensured != 0 || len(dropped) != 0 {
+				t.Errorf("cleanup touched the state directory (ensured %d, taken back %v); it must never", ensured, dropped)
 			}
 		})
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -26,6 +25,9 @@ import (
 const (
 	game    = "g-1"
 	network = "galaxy-net"
+	// stateRoot is where the fake state directories live; nothing in these
+	// unit tests touches the filesystem (adapters/statedir does, tested there).
+	stateRoot = "/srv/galaxy/games"
 	ref100  = "galaxy/game:1.0.0"
 	ref101  = "galaxy/game:1.0.1"
 	ref110  = "galaxy/game:1.1.0"
@@ -68,7 +70,14 @@ type fixture struct {
 	clock   *mocks.MockClock
 	ops     *mocks.MockOperationLog
 	notes   *mocks.MockNotificationPublisher
+	dirs    *mocks.MockStateDirs
 	lobby   ports.LobbyClient
+
+	// dirCreated and dirErr script what StateDirs.Ensure answers.
+	dirCreated bool
+	dirErr     error
+	ensured    int      // Ensure calls
+	dropped    []string // RemoveIfEmpty paths
 
 	mu      sync.Mutex
 	rows    []domain.Operation
@@ -92,10 +101,6 @@ func newFixture(t *testing.T) *fixture {
 		t: t,
 		cfg: lifecycle.Config{
 			Network:        network,
-			StateRoot:      t.TempDir(),
-			StateDirMode:   0o750,
-			StateOwnerUID:  os.Getuid(),
-			StateOwnerGID:  os.Getgid(),
 			StateMountPath: "/var/lib/galaxy-game",
 			StateEnvName:   "GAME_STATE_PATH",
 			PullPolicy:     domain.PullIfMissing,
@@ -142,6 +147,25 @@ func newFixture(t *testing.T) *fixture {
 	}).AnyTimes()
 	f.notes = notes
 
+	// The state directory port behaves like a directory that exists already
+	// unless a test says otherwise; its calls are counted for assertions.
+	f.dirs = mocks.NewMockStateDirs(ctrl)
+	f.dirs.EXPECT().Ensure(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, id string) (ports.StateDir, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.ensured++
+		if f.dirErr != nil {
+			return ports.StateDir{}, f.dirErr
+		}
+		return ports.StateDir{Path: filepath.Join(stateRoot, id), Created: f.dirCreated}, nil
+	}).AnyTimes()
+	f.dirs.EXPECT().RemoveIfEmpty(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, path string) error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.dropped = append(f.dropped, path)
+		return nil
+	}).AnyTimes()
+
 	f.metrics.EXPECT().OperationDone(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).
 		Do(func(k domain.OpKind, _ domain.OpSource, _ domain.Outcome, _ domain.ErrorCode, _ time.Duration) {
 			f.mu.Lock()
@@ -160,14 +184,24 @@ func newFixture(t *testing.T) *fixture {
 }
 
 func (f *fixture) svc() *lifecycle.Service {
+	ids := mocks.NewMockIDs(gomock.NewController(f.t))
+	var n int
+	ids.EXPECT().NewID().DoAndReturn(func() string { n++; return fmt.Sprintf("corr-%d", n) }).AnyTimes()
 	return lifecycle.New(f.cfg, lifecycle.Deps{
 		Docker: f.docker, Records: f.records, Operations: f.ops, Health: f.health, Leases: f.leases,
-		HealthEvents: f.events, Notifications: f.notes, Prober: f.prober, Lobby: f.lobby,
-		Clock: f.clock, Metrics: f.metrics, Logger: slog.New(slog.DiscardHandler),
+		StateDirs: f.dirs, HealthEvents: f.events, Notifications: f.notes, Prober: f.prober, Lobby: f.lobby,
+		Clock: f.clock, IDs: ids, Metrics: f.metrics, Logger: slog.New(slog.DiscardHandler),
 	})
 }
 
-func (f *fixture) statePath() string { return filepath.Join(f.cfg.StateRoot, game) }
+func (f *fixture) statePath() string { return filepath.Join(stateRoot, game) }
+
+// stateDirCalls reports how often Ensure ran and which paths were taken back.
+func (f *fixture) stateDirCalls() (ensured int, dropped []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ensured, append([]string(nil), f.dropped...)
+}
 
 // ---- records ----
 
@@ -197,9 +231,11 @@ func (f *fixture) expectLease() {
 	f.lease.EXPECT().Lost().Return(nil).AnyTimes()
 }
 
-// expectRecord: the record read under the lease; nil means there is none.
+// expectRecord: the record read under the lease; nil means there is none
+// (and then no other game's id differs from this one only in case).
 func (f *fixture) expectRecord(r *domain.Record) *gomock.Call {
 	if r == nil {
+		f.records.EXPECT().OtherCaseOf(gomock.Any(), game).Return("", errNoContainer).AnyTimes()
 		return f.records.EXPECT().Get(gomock.Any(), game).Return(domain.Record{}, errNoContainer)
 	}
 	return f.records.EXPECT().Get(gomock.Any(), game).Return(*r, nil)

@@ -292,7 +292,7 @@ func TestPatchUpgradesThePatchLevel(t *testing.T) {
 		row{kind: domain.OpStop, image: ref100, container: oldCID},
 		row{kind: domain.OpStart, image: ref101, container: newCID},
 		row{kind: domain.OpPatch, image: ref101, container: newCID,
-			details: details("from_image_ref", ref100, "to_image_ref", ref101)})
+			details: details("from_image_ref", ref100, "to_image_ref", ref101, "rolled_back", false)})
 	f.wantIntents()
 }
 
@@ -308,7 +308,7 @@ func TestPatchWithAnAbsentNewImageFailsBeforeStoppingTheOldEngine(t *testing.T) 
 
 	wantResult(t, patch(f, ref101), domain.CodeImagePullFailed)
 	f.wantRows(game, row{kind: domain.OpPatch, code: domain.CodeImagePullFailed, image: ref101, container: oldCID,
-		details: details("from_image_ref", ref100, "to_image_ref", ref101)})
+		details: details("from_image_ref", ref100, "to_image_ref", ref101, "rolled_back", false)})
 	f.wantIntents()
 }
 

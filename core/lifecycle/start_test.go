@@ -2,8 +2,7 @@ package lifecycle_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
+	"errors"
 	"reflect"
 	"slices"
 	"strconv"
@@ -55,12 +54,8 @@ func TestStartFreshGameLaunchesTheEngineAndRecordsItRunning(t *testing.T) {
 	f.wantRows(game, row{kind: domain.OpStart, image: ref100, container: newCID})
 	f.wantIntents()
 
-	st, err := os.Stat(f.statePath())
-	if err != nil || !st.IsDir() || st.Mode().Perm() != 0o750 {
-		t.Fatalf("state dir = %v, %v; want a 0750 directory", st, err)
-	}
-	if left, _ := os.ReadDir(f.statePath()); len(left) != 0 {
-		t.Errorf("the writability check left %d entries in the state dir", len(left))
+	if ensured, dropped := f.stateDirCalls(); ensured != 1 || len(dropped) != 0 {
+		t.Errorf("state dir ensured %d times, taken back %v; want it ensured once and kept", ensured, dropped)
 	}
 }
 
@@ -170,18 +165,8 @@ func TestStartPreflightRefusalsAreStartConfigInvalidAndCreateNothing(t *testing.
 		{"network check fails", ref100, func(f *fixture) {
 			f.docker.EXPECT().NetworkExists(gomock.Any(), network).Return(false, errBoom)
 		}},
-		{"state root under a regular file", ref100, func(f *fixture) {
-			file := filepath.Join(f.cfg.StateRoot, "file")
-			if err := os.WriteFile(file, nil, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			f.cfg.StateRoot = filepath.Join(file, "games")
-			f.expectNetwork()
-		}},
-		{"state path taken by a regular file", ref100, func(f *fixture) {
-			if err := os.WriteFile(f.statePath(), []byte("keep"), 0o600); err != nil {
-				t.Fatal(err)
-			}
+		{"state directory unusable", ref100, func(f *fixture) {
+			f.dirErr = errors.New("mkdir /srv/galaxy/games/g-1: not a directory")
 			f.expectNetwork()
 		}},
 		{"unparsable cpu label", ref100, func(f *fixture) {
@@ -220,30 +205,8 @@ func TestStartNetworkCheckWithTheDaemonDownIsDockerUnavailable(t *testing.T) {
 	wantResult(t, start(f, ref100), domain.CodeDockerUnavailable)
 	f.wantRows(game, row{kind: domain.OpStart, code: domain.CodeDockerUnavailable, image: ref100})
 	f.wantIntents()
-	if _, err := os.Stat(f.statePath()); !os.IsNotExist(err) {
-		t.Errorf("state dir created although the start was refused first: %v", err)
-	}
-}
-
-func TestStartStateDirIsReusedNotReplaced(t *testing.T) {
-	f := newFixture(t)
-	if err := os.MkdirAll(f.statePath(), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(f.statePath(), "save.dat"), []byte("turn 42"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	f.expectFreshStart(ref100, newCID)
-	f.expectUpsert(nil)
-	f.expectStarted(newCID, ref100)
-
-	wantResult(t, start(f, ref100), domain.CodeNone)
-
-	if b, err := os.ReadFile(filepath.Join(f.statePath(), "save.dat")); err != nil || string(b) != "turn 42" {
-		t.Errorf("game state = %q, %v; want it untouched", b, err)
-	}
-	if st, _ := os.Stat(f.statePath()); st.Mode().Perm() != 0o750 {
-		t.Errorf("state dir mode = %v, want the configured 0750", st.Mode().Perm())
+	if ensured, _ := f.stateDirCalls(); ensured != 0 {
+		t.Errorf("state dir ensured %d times although the start was refused first", ensured)
 	}
 }
 
@@ -637,6 +600,7 @@ func TestStartConcurrencyBoundsOverlappingCreateAndStart(t *testing.T) {
 	f.lease.EXPECT().Release().Times(games)
 	f.lease.EXPECT().Lost().Return(nil).AnyTimes()
 	f.records.EXPECT().Get(gomock.Any(), gomock.Any()).Return(domain.Record{}, errNoContainer).Times(games)
+	f.records.EXPECT().OtherCaseOf(gomock.Any(), gomock.Any()).Return("", errNoContainer).Times(games)
 	f.docker.EXPECT().NetworkExists(gomock.Any(), network).Return(true, nil).Times(games)
 	f.docker.EXPECT().ImageInspect(gomock.Any(), ref100).Return(ports.ImageInfo{}, nil).Times(games)
 	f.docker.EXPECT().CreateContainer(gomock.Any(), gomock.Any()).DoAndReturn(

@@ -103,6 +103,21 @@ func (mr *MockRuntimeStoreMockRecorder) ListStoppedBefore(ctx, before, limit any
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ListStoppedBefore", reflect.TypeOf((*MockRuntimeStore)(nil).ListStoppedBefore), ctx, before, limit)
 }
 
+// OtherCaseOf mocks base method.
+func (m *MockRuntimeStore) OtherCaseOf(ctx context.Context, gameID string) (string, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "OtherCaseOf", ctx, gameID)
+	ret0, _ := ret[0].(string)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// OtherCaseOf indicates an expected call of OtherCaseOf.
+func (mr *MockRuntimeStoreMockRecorder) OtherCaseOf(ctx, gameID any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "OtherCaseOf", reflect.TypeOf((*MockRuntimeStore)(nil).OtherCaseOf), ctx, gameID)
+}
+
 // UpdateStatus mocks base method.
 func (m *MockRuntimeStore) UpdateStatus(ctx context.Context, u ports.StatusUpdate) (domain.Record, error) {
 	m.ctrl.T.Helper()

@@ -82,3 +82,12 @@ LIMIT sqlc.arg(row_limit);
 SELECT status, count(*) AS records
 FROM runtime_records
 GROUP BY status;
+
+-- OtherCaseOfRuntime finds a game whose id differs from the given one only in
+-- letter case (engine names on the network ignore case); it is served by
+-- runtime_records_game_id_lower_key.
+-- name: OtherCaseOfRuntime :one
+SELECT game_id FROM runtime_records
+WHERE lower(game_id) = lower(sqlc.arg(game_id)::text)
+  AND game_id <> sqlc.arg(game_id)::text
+LIMIT 1;

@@ -163,6 +163,23 @@ func (q *Queries) ListStoppedBefore(ctx context.Context, arg ListStoppedBeforePa
 	return items, nil
 }
 
+const otherCaseOfRuntime = `-- name: OtherCaseOfRuntime :one
+SELECT game_id FROM runtime_records
+WHERE lower(game_id) = lower($1::text)
+  AND game_id <> $1::text
+LIMIT 1
+`
+
+// OtherCaseOfRuntime finds a game whose id differs from the given one only in
+// letter case (engine names on the network ignore case); it is served by
+// runtime_records_game_id_lower_key.
+func (q *Queries) OtherCaseOfRuntime(ctx context.Context, gameID string) (string, error) {
+	row := q.db.QueryRow(ctx, otherCaseOfRuntime, gameID)
+	var game_id string
+	err := row.Scan(&game_id)
+	return game_id, err
+}
+
 const updateRuntimeStatus = `-- name: UpdateRuntimeStatus :one
 UPDATE runtime_records SET
     status               = $1::text,
