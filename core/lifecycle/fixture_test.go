@@ -28,12 +28,12 @@ const (
 	// stateRoot is where the fake state directories live; nothing in these
 	// unit tests touches the filesystem (adapters/statedir does, tested there).
 	stateRoot = "/srv/galaxy/games"
-	ref100  = "galaxy/game:1.0.0"
-	ref101  = "galaxy/game:1.0.1"
-	ref110  = "galaxy/game:1.1.0"
-	ref200  = "galaxy/game:2.0.0"
-	oldCID  = "c-old"
-	newCID  = "c-new"
+	ref100    = "galaxy/game:1.0.0"
+	ref101    = "galaxy/game:1.0.1"
+	ref110    = "galaxy/game:1.1.0"
+	ref200    = "galaxy/game:2.0.0"
+	oldCID    = "c-old"
+	newCID    = "c-new"
 )
 
 var (
