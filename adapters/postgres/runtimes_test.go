@@ -342,8 +342,8 @@ func TestRuntimeListPagination(t *testing.T) {
 	t.Parallel()
 	s, _ := newStore(t)
 	// Ids chosen so that byte order differs from most locales' collation
-	// (case, '-', '.', '_' and digits interleave).
-	ids := []string{"b_3", "A1", "a1", "b-2", "Z9", "b.1", "0x", "game-10", "game-2", "a-1", "B0"}
+	// (case, '-', '_' and digits interleave; no two differ only in case).
+	ids := []string{"b_3", "A1", "a2", "b-2", "Z9", "b1", "0x", "game-10", "game-2", "a-1", "B0"}
 	statuses := []domain.Status{domain.StatusRunning, domain.StatusStopped, domain.StatusRemoved}
 	want := map[domain.Status][]string{}
 	for i, id := range ids {
