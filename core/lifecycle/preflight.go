@@ -21,8 +21,10 @@ type plan struct {
 }
 
 // prepare does the pre-flight of a start: reference, allow-list, network,
-// state directory, image presence per pull policy and limit labels. Patch runs
-// it before stopping the old engine so a bad new image never takes a game down.
+// image presence per pull policy, limit labels, and last the state directory —
+// the one step that changes the host, so a start refused for anything else
+// neither creates nor alters a directory. Patch runs it before stopping the
+// old engine so a bad new image never takes a game down.
 func (s *Service) prepare(ctx context.Context, o *op, imageRef string) (plan, error) {
 	ref, err := domain.ParseImageRef(imageRef)
 	if err != nil {
@@ -38,23 +40,19 @@ func (s *Service) prepare(ctx context.Context, o *op, imageRef string) (plan, er
 	if !ok {
 		return plan{}, domain.Errorf(domain.CodeStartConfigInvalid, "docker network %q does not exist", s.cfg.Network)
 	}
+	img, err := s.ensureImage(ctx, imageRef)
+	if err != nil {
+		return plan{}, err
+	}
+	lim, err := limits.FromLabels(img.Labels, s.cfg.DefaultLimits)
+	if err != nil {
+		return plan{}, domain.Errorf(domain.CodeStartConfigInvalid, "%v", err)
+	}
 	dir, err := s.d.StateDirs.Ensure(ctx, o.gameID)
 	if err != nil {
 		return plan{}, domain.Errorf(domain.CodeStartConfigInvalid, "state directory: %v", err)
 	}
-	p := plan{imageRef: imageRef, statePath: dir.Path, stateCreated: dir.Created}
-	img, err := s.ensureImage(ctx, imageRef)
-	if err == nil {
-		p.limits, err = limits.FromLabels(img.Labels, s.cfg.DefaultLimits)
-		if err != nil {
-			err = domain.Errorf(domain.CodeStartConfigInvalid, "%v", err)
-		}
-	}
-	if err != nil {
-		s.dropNewStateDir(ctx, o, p)
-		return plan{}, err
-	}
-	return p, nil
+	return plan{imageRef: imageRef, statePath: dir.Path, stateCreated: dir.Created, limits: lim}, nil
 }
 
 // ensureImage makes the image present according to the pull policy and

@@ -167,7 +167,7 @@ func TestStartPreflightRefusalsAreStartConfigInvalidAndCreateNothing(t *testing.
 		}},
 		{"state directory unusable", ref100, func(f *fixture) {
 			f.dirErr = errors.New("mkdir /srv/galaxy/games/g-1: not a directory")
-			f.expectNetwork()
+			f.expectPreflight(ref100) // the state directory is the last pre-flight step
 		}},
 		{"unparsable cpu label", ref100, func(f *fixture) {
 			gomock.InOrder(f.expectNetwork(), f.expectImage(ref100, map[string]string{limits.LabelCPU: "lots"}))

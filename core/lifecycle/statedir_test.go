@@ -12,18 +12,42 @@ import (
 	"github.com/galaxy/rtmanager/ports"
 )
 
+// The state directory is the last pre-flight step: a start refused for its
+// image never asks for one.
+func TestAStartRefusedForItsImageNeverTouchesTheStateDirectory(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		script func(f *fixture)
+		code   domain.ErrorCode
+	}{
+		{"pull failure", func(f *fixture) {
+			gomock.InOrder(f.expectNetwork(),
+				f.docker.EXPECT().ImageInspect(gomock.Any(), ref100).Return(ports.ImageInfo{}, errNoContainer),
+				f.docker.EXPECT().PullImage(gomock.Any(), ref100).Return(errBoom))
+		}, domain.CodeImagePullFailed},
+		{"bad limit labels", func(f *fixture) {
+			gomock.InOrder(f.expectNetwork(), f.expectImage(ref100, map[string]string{limits.LabelMemory: "lots"}))
+		}, domain.CodeStartConfigInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.expectLease()
+			f.expectRecord(nil)
+			tc.script(f)
+
+			wantResult(t, start(f, ref100), tc.code)
+
+			if ensured, dropped := f.stateDirCalls(); ensured != 0 || len(dropped) != 0 {
+				t.Errorf("state directory ensured %d times, taken back %v; want it untouched", ensured, dropped)
+			}
+		})
+	}
+}
+
 // A start that fails with no container left to use the state directory takes
 // back a directory it created itself; one that existed before, or one a kept
 // container still mounts, is never touched.
-func TestAFailedStartTakesBackOnlyTheStateDirectoryItCreated(t *testing.T) {
-	absent := func(f *fixture) {
-		gomock.InOrder(f.expectNetwork(),
-			f.docker.EXPECT().ImageInspect(gomock.Any(), ref100).Return(ports.ImageInfo{}, errNoContainer),
-			f.docker.EXPECT().PullImage(gomock.Any(), ref100).Return(errBoom))
-	}
-	badLabels := func(f *fixture) {
-		gomock.InOrder(f.expectNetwork(), f.expectImage(ref100, map[string]string{limits.LabelMemory: "lots"}))
-	}
+func TestAFailedLaunchTakesBackOnlyTheStateDirectoryItCreated(t *testing.T) {
 	createFails := func(f *fixture) {
 		f.expectPreflight(ref100)
 		f.expectCreate("", errBoom, nil)
@@ -43,16 +67,13 @@ func TestAFailedStartTakesBackOnlyTheStateDirectoryItCreated(t *testing.T) {
 		name    string
 		created bool
 		script  func(f *fixture)
-		code    domain.ErrorCode
 		dropped bool
 	}{
-		{"pull failure, directory made by this start", true, absent, domain.CodeImagePullFailed, true},
-		{"pull failure, directory there before", false, absent, domain.CodeImagePullFailed, false},
-		{"bad limit labels, directory made by this start", true, badLabels, domain.CodeStartConfigInvalid, true},
-		{"bad limit labels, directory there before", false, badLabels, domain.CodeStartConfigInvalid, false},
-		{"create failure, directory made by this start", true, createFails, domain.CodeContainerStartFailed, true},
-		{"engine not ready: the parked container keeps its directory", true, notReady, domain.CodeContainerStartFailed, false},
-		{"record cannot be stored: the container goes, so does its new directory", true, unrecordable, domain.CodeContainerStartFailed, true},
+		{"create failure, directory made by this start", true, createFails, true},
+		{"create failure, directory there before", false, createFails, false},
+		{"engine not ready: the parked container keeps its directory", true, notReady, false},
+		{"record cannot be stored: the container goes, so does its new directory", true, unrecordable, true},
+		{"record cannot be stored, directory there before", false, unrecordable, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
@@ -61,7 +82,7 @@ func TestAFailedStartTakesBackOnlyTheStateDirectoryItCreated(t *testing.T) {
 			f.expectRecord(nil)
 			tc.script(f)
 
-			wantResult(t, start(f, ref100), tc.code)
+			wantResult(t, start(f, ref100), domain.CodeContainerStartFailed)
 
 			_, dropped := f.stateDirCalls()
 			var want []string
