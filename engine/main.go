@@ -1,7 +1,7 @@
 // Command engine is the sample Galaxy game engine. It honours the engine
-// contract of SPEC §3 (listen on :8080, GET /healthz, state only under
-// GAME_STATE_PATH) and adds control endpoints so that every lifecycle and
-// health path of Runtime Manager can be exercised against a real container:
+// contract (listen on :8080, GET /healthz, state only under GAME_STATE_PATH)
+// and adds control endpoints so that every lifecycle and health path of
+// Runtime Manager can be exercised against a real container:
 //
 //	GET  /healthz                 200 {"status":"ok"}, 503 while failing
 //	GET  /counter                 {"counter":N,"boots":M}
@@ -12,14 +12,24 @@
 //	POST /control/oom?max_mb=N    allocates until the memory limit kills it
 //
 // ENGINE_NEVER_READY=1 makes /healthz never answer 200, for readiness-gate
-// tests. It is built as a static binary (stdlib only) for a FROM scratch image.
+// tests.
+//
+// `engine probe URL` is a client instead: one GET of URL, printing what
+// happened; exit 0 on 200, 1 on any other answer or none, 2 on bad usage.
+// The images hold nothing but this binary (no shell, no curl), so it is how a
+// test proves that another container on the network reaches an engine by
+// its name.
+//
+// It is built as a static binary (stdlib only) for a FROM scratch image.
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log"
 	"net/http"
@@ -229,11 +239,42 @@ func exhaustMemory(maxMB int) {
 	os.Exit(3)
 }
 
-func main() { os.Exit(run()) }
+func main() {
+	log.SetFlags(log.LstdFlags | log.Lmicroseconds | log.LUTC)
+	if len(os.Args) > 1 && os.Args[1] == "probe" {
+		os.Exit(probe(os.Args[2:]))
+	}
+	os.Exit(run())
+}
+
+// probeTimeout bounds the probe's one request: name lookup, connect, answer.
+const probeTimeout = 5 * time.Second
+
+// probe GETs args[0] once and returns the exit code. It does not retry: the
+// caller asks about an engine that is already up, so an unanswered request
+// is the finding, not a reason to wait.
+func probe(args []string) int {
+	if len(args) != 1 {
+		log.Print("usage: engine probe URL")
+		return 2
+	}
+	c := http.Client{Timeout: probeTimeout}
+	resp, err := c.Get(args[0])
+	if err != nil {
+		log.Printf("probe: %v", err)
+		return 1
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+	log.Printf("probe: GET %s: %s %s", args[0], resp.Status, bytes.TrimSpace(body))
+	if resp.StatusCode != http.StatusOK {
+		return 1
+	}
+	return 0
+}
 
 // run serves until a signal or /control/exit and returns the exit code.
 func run() int {
-	log.SetFlags(log.LstdFlags | log.Lmicroseconds | log.LUTC)
 	// First thing: a SIGTERM that arrives before the handler exists makes the
 	// Go runtime exit 2 (as PID 1 the default action is ignored), and RTM may
 	// well stop an engine that is still booting.

@@ -15,9 +15,9 @@ import (
 	"github.com/docker/docker/api/types/mount"
 
 	"github.com/galaxy/rtmanager/adapters/docker"
-	"github.com/galaxy/rtmanager/adapters/docker/dockertest"
 	"github.com/galaxy/rtmanager/core/limits"
 	"github.com/galaxy/rtmanager/internal/testenv"
+	"github.com/galaxy/rtmanager/internal/testenv/dockertest"
 	"github.com/galaxy/rtmanager/ports"
 )
 

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/galaxy/rtmanager/adapters/docker"
-	"github.com/galaxy/rtmanager/adapters/docker/dockertest"
 	"github.com/galaxy/rtmanager/adapters/engine"
 	"github.com/galaxy/rtmanager/internal/testenv"
+	"github.com/galaxy/rtmanager/internal/testenv/dockertest"
 )
 
 func TestMain(m *testing.M) { os.Exit(dockertest.Main(m)) }

@@ -130,8 +130,12 @@ func Start(t testing.TB, opts Options) *Service {
 }
 
 // GameID returns a fresh game id whose containers and lease are removed when the test ends.
-func (s *Service) GameID(prefix string) string {
-	id := testenv.UniqueName(prefix)
+func (s *Service) GameID(prefix string) string { return s.Track(testenv.UniqueName(prefix)) }
+
+// Track removes id's containers and lease when the test ends, like GameID,
+// for an id the test spells itself (derived from one GameID gave it), and
+// returns id.
+func (s *Service) Track(id string) string {
 	s.mu.Lock()
 	s.gameIDs = append(s.gameIDs, id)
 	s.mu.Unlock()

@@ -17,8 +17,8 @@ import (
 )
 
 // TestBadStartInputCreatesNothing: each refused start answers its code, writes
-// exactly one failed operation row, publishes the notification intent SPEC
-// §4 asks for, and leaves no container behind.
+// exactly one failed operation row, publishes the notification intent a
+// failed start owes the operators, and leaves no container behind.
 func TestBadStartInputCreatesNothing(t *testing.T) {
 	notAFile := filepath.Join(t.TempDir(), "file")
 	if err := os.WriteFile(notAFile, []byte("x"), 0o600); err != nil {

@@ -59,11 +59,15 @@ func call(t *testing.T, s *harness.Service, method, path string, body any, heade
 	return r
 }
 
-func (r reply) errorCode() string {
+// errorField reads one field of the error envelope ("" when there is none).
+func (r reply) errorField(key string) string {
 	e, _ := r.Body["error"].(map[string]any)
-	code, _ := e["code"].(string)
-	return code
+	v, _ := e[key].(string)
+	return v
 }
+
+func (r reply) errorCode() string    { return r.errorField("code") }
+func (r reply) errorMessage() string { return r.errorField("message") }
 
 func expect(t *testing.T, r reply, status int, code string) {
 	t.Helper()

@@ -137,7 +137,8 @@ func TestLifecycleWalk(t *testing.T) {
 	}
 }
 
-// checkContainer verifies the full container model of SPEC §3.
+// checkContainer verifies the whole container model: name, hostname, labels,
+// limits, hardening, logging, state mount, environment and network.
 func checkContainer(t *testing.T, s *harness.Service, gameID, cid, ref, statePath string) {
 	t.Helper()
 	c := inspect(t, s, cid)

@@ -7,8 +7,8 @@ import (
 	"github.com/galaxy/rtmanager/test/harness"
 )
 
-// TestReplayAndRefusal covers the replay and conflict rules of SPEC §4 on a
-// real engine.
+// TestReplayAndRefusal covers the replay and conflict rules of the lifecycle
+// operations on a real engine.
 func TestReplayAndRefusal(t *testing.T) {
 	s := harness.Start(t, harness.Options{})
 	id := s.GameID("replay")

@@ -1,10 +1,11 @@
 // Package dockertest helps tests run the sample engine (engine/) in the real
 // Docker engine: it builds the images, describes engine containers the way RTM
-// does, and removes every container a test creates. Everything it creates
-// carries testenv.RunLabel=testenv.RunID().
+// does, probes engines from inside the network, and removes every container a
+// test creates. Everything it creates carries testenv.RunLabel=testenv.RunID().
 package dockertest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -17,7 +18,9 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
+	"github.com/docker/docker/pkg/stdcopy"
 
 	"github.com/galaxy/rtmanager/adapters/docker"
 	"github.com/galaxy/rtmanager/core/domain"
@@ -204,4 +207,63 @@ func Call(method, baseURL, path string) (int, []byte, error) {
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, body, err
+}
+
+// ProbeResult is what one `engine probe` container reported.
+type ProbeResult struct {
+	ExitCode int64
+	Logs     string
+}
+
+// Probe runs `engine probe url` (see engine/main.go) as a short-lived
+// container of the sample engine image on networkName and returns its exit
+// code and output once it has exited. It is how a test looks at an engine the
+// way another service on the network does: by name, through Docker's DNS.
+// The container carries only the run label — never RTM's owner label, so no
+// RTM under test mistakes it for an engine — and is removed when the test ends.
+func Probe(tb testing.TB, networkName, url string) ProbeResult {
+	tb.Helper()
+	c := testenv.Docker(tb)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	created, err := c.ContainerCreate(ctx,
+		&container.Config{
+			Image:  Image100,
+			Cmd:    []string{"probe", url},
+			Labels: map[string]string{testenv.RunLabel: testenv.RunID()},
+		},
+		&container.HostConfig{NetworkMode: container.NetworkMode(networkName)},
+		&network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{networkName: {}}},
+		nil, "")
+	if err != nil {
+		tb.Fatalf("dockertest: create probe of %s: %v", url, err)
+	}
+	RemoveOnCleanup(tb, created.ID)
+	// Wait is registered before the start so a probe that exits at once
+	// cannot be missed.
+	waitC, errC := c.ContainerWait(ctx, created.ID, container.WaitConditionNextExit)
+	if err := c.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
+		tb.Fatalf("dockertest: start probe of %s: %v", url, err)
+	}
+	var res ProbeResult
+	select {
+	case w := <-waitC:
+		if w.Error != nil {
+			tb.Fatalf("dockertest: wait for probe of %s: %s", url, w.Error.Message)
+		}
+		res.ExitCode = w.StatusCode
+	case err := <-errC:
+		tb.Fatalf("dockertest: wait for probe of %s: %v", url, err)
+	}
+	rc, err := c.ContainerLogs(ctx, created.ID, container.LogsOptions{ShowStdout: true, ShowStderr: true})
+	if err != nil {
+		tb.Fatalf("dockertest: logs of probe of %s: %v", url, err)
+	}
+	defer rc.Close()
+	var logs bytes.Buffer
+	if _, err := stdcopy.StdCopy(&logs, &logs, rc); err != nil {
+		tb.Fatalf("dockertest: logs of probe of %s: %v", url, err)
+	}
+	res.Logs = logs.String()
+	return res
 }
