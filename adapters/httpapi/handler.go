@@ -153,7 +153,7 @@ func (h *handler) InternalListRuntimes(ctx context.Context, req InternalListRunt
 func (h *handler) InternalGetRuntime(ctx context.Context, req InternalGetRuntimeRequestObject) (InternalGetRuntimeResponseObject, error) {
 	rec, err := h.runtimes.Get(ctx, req.GameId)
 	if err != nil {
-		return h.storeProblem(ctx, "internalGetRuntime", err, "no runtime record for "+req.GameId), nil
+		return h.storeProblem(ctx, "internalGetRuntime", err, domain.NoRuntimeMessage(req.GameId)), nil
 	}
 	return InternalGetRuntime200JSONResponse{RuntimeJSONResponse{Body: toRuntimeRecord(rec)}}, nil
 }
@@ -175,7 +175,7 @@ func (h *handler) InternalListRuntimeOperations(ctx context.Context, req Interna
 func (h *handler) InternalGetRuntimeHealth(ctx context.Context, req InternalGetRuntimeHealthRequestObject) (InternalGetRuntimeHealthResponseObject, error) {
 	snap, err := h.health.Get(ctx, req.GameId)
 	if err != nil {
-		return h.storeProblem(ctx, "internalGetRuntimeHealth", err, "no health snapshot for "+req.GameId), nil
+		return h.storeProblem(ctx, "internalGetRuntimeHealth", err, "no health snapshot for game "+req.GameId), nil
 	}
 	return InternalGetRuntimeHealth200JSONResponse{Body: toHealthSnapshot(snap)}, nil
 }

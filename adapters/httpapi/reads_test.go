@@ -119,7 +119,13 @@ func TestReadRuntimes(t *testing.T) {
 		}
 	})
 	t.Run("get missing", func(t *testing.T) {
-		get("GET", runtimes+"/nobody", "X-Request-Id", "r-2").expectError(t, http.StatusNotFound, domain.CodeNotFound)
+		r := get("GET", runtimes+"/nobody", "X-Request-Id", "r-2")
+		r.expectError(t, http.StatusNotFound, domain.CodeNotFound)
+		// The core answers a lifecycle call on a game without a record in
+		// the same words.
+		if got, want := r.errorMessage(), domain.NoRuntimeMessage("nobody"); got != want {
+			t.Errorf("message %q, want %q", got, want)
+		}
 	})
 }
 
@@ -217,7 +223,11 @@ func TestReadHealth(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("\n got %v\nwant %v", got, want)
 	}
-	get("GET", runtimes+"/game-2/health").expectError(t, http.StatusNotFound, domain.CodeNotFound)
+	r := get("GET", runtimes+"/game-2/health")
+	r.expectError(t, http.StatusNotFound, domain.CodeNotFound)
+	if got, want := r.errorMessage(), "no health snapshot for game game-2"; got != want {
+		t.Errorf("message %q, want %q", got, want)
+	}
 }
 
 // TestStoreErrors: an unavailable store is 503; any other failure is 500

@@ -422,8 +422,8 @@ func TestRefusalsExitOneWithTheErrorCode(t *testing.T) {
 		stderr   string
 	}{
 		{"404 not found", []string{"get", "game-42"}, "GET " + game,
-			answer{404, envelope("not_found", "no runtime record for game-42")},
-			"rtmctl: not_found: no runtime record for game-42\n"},
+			answer{404, envelope("not_found", "no runtime for game game-42")},
+			"rtmctl: not_found: no runtime for game game-42\n"},
 		{"409 conflict", []string{"restart", "game-42"}, "POST " + game + "/restart",
 			answer{409, envelope("conflict", "another operation on this game is in progress")},
 			"rtmctl: conflict: another operation on this game is in progress\n"},

@@ -48,7 +48,7 @@ func answer(status int, contentType, body string, echo bool) http.Handler {
 }
 
 func TestChecks(t *testing.T) {
-	envelope := `{"error":{"code":"not_found","message":"no runtime record for g"}}`
+	envelope := `{"error":{"code":"not_found","message":"no runtime for game g"}}`
 	cases := []struct {
 		name         string
 		method, path string
