@@ -237,11 +237,36 @@ func readBody(w http.ResponseWriter, r *http.Request) error {
 		r.Body, r.ContentLength = http.NoBody, 0
 		return nil
 	}
-	if !json.Valid(data) {
-		return errors.New("request body is not a single JSON value")
+	if err := singleJSONValue(data); err != nil {
+		return err
 	}
 	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(data)), int64(len(data))
 	return nil
+}
+
+// singleJSONValue tells a body holding more than one JSON value apart from
+// one that is not JSON at all, and for the latter says where the parser
+// stopped: a caller who sent a truncated or hand-edited body can find the
+// spot. Byte N is the N-th byte of the body; an unexpected end is at the
+// body's length.
+func singleJSONValue(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var value json.RawMessage
+	err := dec.Decode(&value)
+	if err == nil {
+		switch err = dec.Decode(&value); err {
+		case io.EOF:
+			return nil
+		case nil:
+			return errors.New("request body is not a single JSON value")
+		}
+	}
+	if syntax, ok := errors.AsType[*json.SyntaxError](err); ok {
+		return fmt.Errorf("request body is not valid JSON: %s at byte %d", syntax.Error(), syntax.Offset)
+	}
+	// Decoding from memory fails otherwise only at the end of the input:
+	// io.EOF for a body of white space, io.ErrUnexpectedEOF inside a value.
+	return fmt.Errorf("request body is not valid JSON: unexpected end of input at byte %d", len(data))
 }
 
 // refuse records a refused lifecycle call on a valid game in its operation

@@ -128,6 +128,28 @@ func TestBodyLimitMessage(t *testing.T) {
 	}
 }
 
+// TestMalformedJSONMessages: a body that is not JSON says where the parser
+// stopped; one holding two JSON values says just that.
+func TestMalformedJSONMessages(t *testing.T) {
+	srv, _ := server(t, httpapi.Config{})
+	cases := []struct{ body, message string }{
+		{`{"image_ref":"gal`, "request body is not valid JSON: unexpected end of input at byte 17"},
+		{"  \n ", "request body is not valid JSON: unexpected end of input at byte 4"},
+		{`image_ref=galaxy/game:1.0.0`, "request body is not valid JSON: invalid character 'i' looking for beginning of value at byte 1"},
+		{`{"image_ref":"galaxy/game:1.0.0",}`, "request body is not valid JSON: invalid character '}' looking for beginning of object key string at byte 34"},
+		{`{"image_ref":"galaxy/game:1.0.0"}}`, "request body is not valid JSON: invalid character '}' looking for beginning of value at byte 34"},
+		{`{"image_ref":"galaxy/game:1.0.0"} {}`, "request body is not a single JSON value"},
+		{`{"image_ref":"galaxy/game:1.0.0"}` + "\n" + `{"image_ref":"galaxy/game:1.0.1"}`, "request body is not a single JSON value"},
+	}
+	for _, c := range cases {
+		r := do(t, srv, "POST", runtimes+"/game-1/start", c.body)
+		r.expectError(t, http.StatusBadRequest, domain.CodeInvalidRequest)
+		if got := r.errorMessage(); got != c.message {
+			t.Errorf("body %q: message %q, want %q", c.body, got, c.message)
+		}
+	}
+}
+
 // TestGoodInputAtTheLimits: the edges of what is allowed pass validation.
 func TestGoodInputAtTheLimits(t *testing.T) {
 	srv, lc := server(t, httpapi.Config{})
