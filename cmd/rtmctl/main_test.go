@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -31,9 +32,12 @@ type request struct {
 
 // fakeAPI answers "METHOD /path?query" from its canned answers and records
 // every request. Tests serve it through contracttest.Handler, so a canned
-// answer that strays from api/openapi.yaml fails the test.
+// answer that strays from api/openapi.yaml fails the test. A lifecycle
+// answer says what the call did in X-Galaxy-Outcome: failure for an error,
+// else outcome (applied when empty).
 type fakeAPI struct {
 	answers map[string]answer
+	outcome string
 
 	mu  sync.Mutex
 	got []request
@@ -52,6 +56,14 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	if id := r.Header.Get("X-Request-Id"); id != "" {
 		w.Header().Set("X-Request-Id", id)
+	}
+	// Every POST and DELETE of the contract is a lifecycle operation.
+	if r.Method == http.MethodPost || r.Method == http.MethodDelete {
+		outcome := cmp.Or(f.outcome, "applied")
+		if a.status >= 400 {
+			outcome = "failure"
+		}
+		w.Header().Set("X-Galaxy-Outcome", outcome)
 	}
 	w.WriteHeader(a.status)
 	_, _ = io.WriteString(w, a.body+"\n")
