@@ -156,6 +156,27 @@ func (e HealthStatus) Valid() bool {
 	}
 }
 
+// Defines values for LifecycleOutcome.
+const (
+	LifecycleOutcomeApplied    LifecycleOutcome = "applied"
+	LifecycleOutcomeFailure    LifecycleOutcome = "failure"
+	LifecycleOutcomeReplayNoOp LifecycleOutcome = "replay_no_op"
+)
+
+// Valid indicates whether the value is a known member of the LifecycleOutcome enum.
+func (e LifecycleOutcome) Valid() bool {
+	switch e {
+	case LifecycleOutcomeApplied:
+		return true
+	case LifecycleOutcomeFailure:
+		return true
+	case LifecycleOutcomeReplayNoOp:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for LivenessStatus.
 const (
 	LivenessStatusOk LivenessStatus = "ok"
@@ -427,6 +448,9 @@ type HealthStatus string
 // Example: galaxy/game:1.0.1
 type ImageRef = string
 
+// LifecycleOutcome The `X-Galaxy-Outcome` of a lifecycle answer.
+type LifecycleOutcome string
+
 // Liveness defines model for Liveness.
 type Liveness struct {
 	Status LivenessStatus `json:"status"`
@@ -579,17 +603,38 @@ type XGalaxyCaller = string
 // XRequestId defines model for XRequestId.
 type XRequestId = string
 
-// BadGateway defines model for BadGateway.
-type BadGateway = ErrorResponse
-
 // BadRequest defines model for BadRequest.
 type BadRequest = ErrorResponse
 
-// Conflict defines model for Conflict.
-type Conflict = ErrorResponse
-
 // InternalError defines model for InternalError.
 type InternalError = ErrorResponse
+
+// LifecycleBadGateway defines model for LifecycleBadGateway.
+type LifecycleBadGateway = ErrorResponse
+
+// LifecycleBadRequest defines model for LifecycleBadRequest.
+type LifecycleBadRequest = ErrorResponse
+
+// LifecycleConflict defines model for LifecycleConflict.
+type LifecycleConflict = ErrorResponse
+
+// LifecycleInternalError defines model for LifecycleInternalError.
+type LifecycleInternalError = ErrorResponse
+
+// LifecycleNotFound defines model for LifecycleNotFound.
+type LifecycleNotFound = ErrorResponse
+
+// LifecycleRuntime defines model for LifecycleRuntime.
+type LifecycleRuntime = RuntimeRecord
+
+// LifecycleServiceUnavailable defines model for LifecycleServiceUnavailable.
+type LifecycleServiceUnavailable = ErrorResponse
+
+// LifecycleUnauthorized defines model for LifecycleUnauthorized.
+type LifecycleUnauthorized = ErrorResponse
+
+// LifecycleUnprocessableEntity defines model for LifecycleUnprocessableEntity.
+type LifecycleUnprocessableEntity = ErrorResponse
 
 // NotFound defines model for NotFound.
 type NotFound = ErrorResponse
@@ -602,9 +647,6 @@ type ServiceUnavailable = ErrorResponse
 
 // Unauthorized defines model for Unauthorized.
 type Unauthorized = ErrorResponse
-
-// UnprocessableEntity defines model for UnprocessableEntity.
-type UnprocessableEntity = ErrorResponse
 
 // InternalListRuntimesParams defines parameters for InternalListRuntimes.
 type InternalListRuntimesParams struct {
@@ -1609,15 +1651,6 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	return m
 }
 
-type BadGatewayResponseHeaders struct {
-	XRequestId *string
-}
-type BadGatewayJSONResponse struct {
-	Body ErrorResponse
-
-	Headers BadGatewayResponseHeaders
-}
-
 type BadRequestResponseHeaders struct {
 	XRequestId *string
 }
@@ -1627,15 +1660,6 @@ type BadRequestJSONResponse struct {
 	Headers BadRequestResponseHeaders
 }
 
-type ConflictResponseHeaders struct {
-	XRequestId *string
-}
-type ConflictJSONResponse struct {
-	Body ErrorResponse
-
-	Headers ConflictResponseHeaders
-}
-
 type InternalErrorResponseHeaders struct {
 	XRequestId *string
 }
@@ -1643,6 +1667,97 @@ type InternalErrorJSONResponse struct {
 	Body ErrorResponse
 
 	Headers InternalErrorResponseHeaders
+}
+
+type LifecycleBadGatewayResponseHeaders struct {
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
+}
+type LifecycleBadGatewayJSONResponse struct {
+	Body ErrorResponse
+
+	Headers LifecycleBadGatewayResponseHeaders
+}
+
+type LifecycleBadRequestResponseHeaders struct {
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
+}
+type LifecycleBadRequestJSONResponse struct {
+	Body ErrorResponse
+
+	Headers LifecycleBadRequestResponseHeaders
+}
+
+type LifecycleConflictResponseHeaders struct {
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
+}
+type LifecycleConflictJSONResponse struct {
+	Body ErrorResponse
+
+	Headers LifecycleConflictResponseHeaders
+}
+
+type LifecycleInternalErrorResponseHeaders struct {
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
+}
+type LifecycleInternalErrorJSONResponse struct {
+	Body ErrorResponse
+
+	Headers LifecycleInternalErrorResponseHeaders
+}
+
+type LifecycleNotFoundResponseHeaders struct {
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
+}
+type LifecycleNotFoundJSONResponse struct {
+	Body ErrorResponse
+
+	Headers LifecycleNotFoundResponseHeaders
+}
+
+type LifecycleRuntimeResponseHeaders struct {
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
+}
+type LifecycleRuntimeJSONResponse struct {
+	Body RuntimeRecord
+
+	Headers LifecycleRuntimeResponseHeaders
+}
+
+type LifecycleServiceUnavailableResponseHeaders struct {
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
+}
+type LifecycleServiceUnavailableJSONResponse struct {
+	Body ErrorResponse
+
+	Headers LifecycleServiceUnavailableResponseHeaders
+}
+
+type LifecycleUnauthorizedResponseHeaders struct {
+	WWWAuthenticate *string
+	XGalaxyOutcome  LifecycleOutcome
+	XRequestId      *string
+}
+type LifecycleUnauthorizedJSONResponse struct {
+	Body ErrorResponse
+
+	Headers LifecycleUnauthorizedResponseHeaders
+}
+
+type LifecycleUnprocessableEntityResponseHeaders struct {
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
+}
+type LifecycleUnprocessableEntityJSONResponse struct {
+	Body ErrorResponse
+
+	Headers LifecycleUnprocessableEntityResponseHeaders
 }
 
 type NotFoundResponseHeaders struct {
@@ -1680,15 +1795,6 @@ type UnauthorizedJSONResponse struct {
 	Body ErrorResponse
 
 	Headers UnauthorizedResponseHeaders
-}
-
-type UnprocessableEntityResponseHeaders struct {
-	XRequestId *string
-}
-type UnprocessableEntityJSONResponse struct {
-	Body ErrorResponse
-
-	Headers UnprocessableEntityResponseHeaders
 }
 
 type InternalListRuntimesRequestObject struct {
@@ -1917,7 +2023,7 @@ type InternalCleanupRuntimeContainerResponseObject interface {
 	VisitInternalCleanupRuntimeContainerResponse(w http.ResponseWriter) error
 }
 
-type InternalCleanupRuntimeContainer200JSONResponse struct{ RuntimeJSONResponse }
+type InternalCleanupRuntimeContainer200JSONResponse struct{ LifecycleRuntimeJSONResponse }
 
 func (response InternalCleanupRuntimeContainer200JSONResponse) VisitInternalCleanupRuntimeContainerResponse(w http.ResponseWriter) error {
 
@@ -1926,6 +2032,7 @@ func (response InternalCleanupRuntimeContainer200JSONResponse) VisitInternalClea
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -1934,7 +2041,9 @@ func (response InternalCleanupRuntimeContainer200JSONResponse) VisitInternalClea
 	return err
 }
 
-type InternalCleanupRuntimeContainer400JSONResponse struct{ BadRequestJSONResponse }
+type InternalCleanupRuntimeContainer400JSONResponse struct {
+	LifecycleBadRequestJSONResponse
+}
 
 func (response InternalCleanupRuntimeContainer400JSONResponse) VisitInternalCleanupRuntimeContainerResponse(w http.ResponseWriter) error {
 
@@ -1943,6 +2052,7 @@ func (response InternalCleanupRuntimeContainer400JSONResponse) VisitInternalClea
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -1951,7 +2061,9 @@ func (response InternalCleanupRuntimeContainer400JSONResponse) VisitInternalClea
 	return err
 }
 
-type InternalCleanupRuntimeContainer401JSONResponse struct{ UnauthorizedJSONResponse }
+type InternalCleanupRuntimeContainer401JSONResponse struct {
+	LifecycleUnauthorizedJSONResponse
+}
 
 func (response InternalCleanupRuntimeContainer401JSONResponse) VisitInternalCleanupRuntimeContainerResponse(w http.ResponseWriter) error {
 
@@ -1963,6 +2075,7 @@ func (response InternalCleanupRuntimeContainer401JSONResponse) VisitInternalClea
 	if response.Headers.WWWAuthenticate != nil {
 		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
 	}
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -1971,7 +2084,7 @@ func (response InternalCleanupRuntimeContainer401JSONResponse) VisitInternalClea
 	return err
 }
 
-type InternalCleanupRuntimeContainer404JSONResponse struct{ NotFoundJSONResponse }
+type InternalCleanupRuntimeContainer404JSONResponse struct{ LifecycleNotFoundJSONResponse }
 
 func (response InternalCleanupRuntimeContainer404JSONResponse) VisitInternalCleanupRuntimeContainerResponse(w http.ResponseWriter) error {
 
@@ -1980,6 +2093,7 @@ func (response InternalCleanupRuntimeContainer404JSONResponse) VisitInternalClea
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -1988,7 +2102,7 @@ func (response InternalCleanupRuntimeContainer404JSONResponse) VisitInternalClea
 	return err
 }
 
-type InternalCleanupRuntimeContainer409JSONResponse struct{ ConflictJSONResponse }
+type InternalCleanupRuntimeContainer409JSONResponse struct{ LifecycleConflictJSONResponse }
 
 func (response InternalCleanupRuntimeContainer409JSONResponse) VisitInternalCleanupRuntimeContainerResponse(w http.ResponseWriter) error {
 
@@ -1997,6 +2111,7 @@ func (response InternalCleanupRuntimeContainer409JSONResponse) VisitInternalClea
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2005,7 +2120,9 @@ func (response InternalCleanupRuntimeContainer409JSONResponse) VisitInternalClea
 	return err
 }
 
-type InternalCleanupRuntimeContainer500JSONResponse struct{ InternalErrorJSONResponse }
+type InternalCleanupRuntimeContainer500JSONResponse struct {
+	LifecycleInternalErrorJSONResponse
+}
 
 func (response InternalCleanupRuntimeContainer500JSONResponse) VisitInternalCleanupRuntimeContainerResponse(w http.ResponseWriter) error {
 
@@ -2014,6 +2131,7 @@ func (response InternalCleanupRuntimeContainer500JSONResponse) VisitInternalClea
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2022,7 +2140,9 @@ func (response InternalCleanupRuntimeContainer500JSONResponse) VisitInternalClea
 	return err
 }
 
-type InternalCleanupRuntimeContainer503JSONResponse struct{ ServiceUnavailableJSONResponse }
+type InternalCleanupRuntimeContainer503JSONResponse struct {
+	LifecycleServiceUnavailableJSONResponse
+}
 
 func (response InternalCleanupRuntimeContainer503JSONResponse) VisitInternalCleanupRuntimeContainerResponse(w http.ResponseWriter) error {
 
@@ -2031,6 +2151,7 @@ func (response InternalCleanupRuntimeContainer503JSONResponse) VisitInternalClea
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2274,7 +2395,7 @@ type InternalPatchRuntimeResponseObject interface {
 	VisitInternalPatchRuntimeResponse(w http.ResponseWriter) error
 }
 
-type InternalPatchRuntime200JSONResponse struct{ RuntimeJSONResponse }
+type InternalPatchRuntime200JSONResponse struct{ LifecycleRuntimeJSONResponse }
 
 func (response InternalPatchRuntime200JSONResponse) VisitInternalPatchRuntimeResponse(w http.ResponseWriter) error {
 
@@ -2283,6 +2404,7 @@ func (response InternalPatchRuntime200JSONResponse) VisitInternalPatchRuntimeRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2291,7 +2413,9 @@ func (response InternalPatchRuntime200JSONResponse) VisitInternalPatchRuntimeRes
 	return err
 }
 
-type InternalPatchRuntime400JSONResponse struct{ BadRequestJSONResponse }
+type InternalPatchRuntime400JSONResponse struct {
+	LifecycleBadRequestJSONResponse
+}
 
 func (response InternalPatchRuntime400JSONResponse) VisitInternalPatchRuntimeResponse(w http.ResponseWriter) error {
 
@@ -2300,6 +2424,7 @@ func (response InternalPatchRuntime400JSONResponse) VisitInternalPatchRuntimeRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2308,7 +2433,9 @@ func (response InternalPatchRuntime400JSONResponse) VisitInternalPatchRuntimeRes
 	return err
 }
 
-type InternalPatchRuntime401JSONResponse struct{ UnauthorizedJSONResponse }
+type InternalPatchRuntime401JSONResponse struct {
+	LifecycleUnauthorizedJSONResponse
+}
 
 func (response InternalPatchRuntime401JSONResponse) VisitInternalPatchRuntimeResponse(w http.ResponseWriter) error {
 
@@ -2320,6 +2447,7 @@ func (response InternalPatchRuntime401JSONResponse) VisitInternalPatchRuntimeRes
 	if response.Headers.WWWAuthenticate != nil {
 		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
 	}
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2328,7 +2456,7 @@ func (response InternalPatchRuntime401JSONResponse) VisitInternalPatchRuntimeRes
 	return err
 }
 
-type InternalPatchRuntime404JSONResponse struct{ NotFoundJSONResponse }
+type InternalPatchRuntime404JSONResponse struct{ LifecycleNotFoundJSONResponse }
 
 func (response InternalPatchRuntime404JSONResponse) VisitInternalPatchRuntimeResponse(w http.ResponseWriter) error {
 
@@ -2337,6 +2465,7 @@ func (response InternalPatchRuntime404JSONResponse) VisitInternalPatchRuntimeRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2345,7 +2474,7 @@ func (response InternalPatchRuntime404JSONResponse) VisitInternalPatchRuntimeRes
 	return err
 }
 
-type InternalPatchRuntime409JSONResponse struct{ ConflictJSONResponse }
+type InternalPatchRuntime409JSONResponse struct{ LifecycleConflictJSONResponse }
 
 func (response InternalPatchRuntime409JSONResponse) VisitInternalPatchRuntimeResponse(w http.ResponseWriter) error {
 
@@ -2354,6 +2483,7 @@ func (response InternalPatchRuntime409JSONResponse) VisitInternalPatchRuntimeRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2363,7 +2493,7 @@ func (response InternalPatchRuntime409JSONResponse) VisitInternalPatchRuntimeRes
 }
 
 type InternalPatchRuntime422JSONResponse struct {
-	UnprocessableEntityJSONResponse
+	LifecycleUnprocessableEntityJSONResponse
 }
 
 func (response InternalPatchRuntime422JSONResponse) VisitInternalPatchRuntimeResponse(w http.ResponseWriter) error {
@@ -2373,6 +2503,7 @@ func (response InternalPatchRuntime422JSONResponse) VisitInternalPatchRuntimeRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2381,7 +2512,9 @@ func (response InternalPatchRuntime422JSONResponse) VisitInternalPatchRuntimeRes
 	return err
 }
 
-type InternalPatchRuntime500JSONResponse struct{ InternalErrorJSONResponse }
+type InternalPatchRuntime500JSONResponse struct {
+	LifecycleInternalErrorJSONResponse
+}
 
 func (response InternalPatchRuntime500JSONResponse) VisitInternalPatchRuntimeResponse(w http.ResponseWriter) error {
 
@@ -2390,6 +2523,7 @@ func (response InternalPatchRuntime500JSONResponse) VisitInternalPatchRuntimeRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2398,7 +2532,9 @@ func (response InternalPatchRuntime500JSONResponse) VisitInternalPatchRuntimeRes
 	return err
 }
 
-type InternalPatchRuntime502JSONResponse struct{ BadGatewayJSONResponse }
+type InternalPatchRuntime502JSONResponse struct {
+	LifecycleBadGatewayJSONResponse
+}
 
 func (response InternalPatchRuntime502JSONResponse) VisitInternalPatchRuntimeResponse(w http.ResponseWriter) error {
 
@@ -2407,6 +2543,7 @@ func (response InternalPatchRuntime502JSONResponse) VisitInternalPatchRuntimeRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2415,7 +2552,9 @@ func (response InternalPatchRuntime502JSONResponse) VisitInternalPatchRuntimeRes
 	return err
 }
 
-type InternalPatchRuntime503JSONResponse struct{ ServiceUnavailableJSONResponse }
+type InternalPatchRuntime503JSONResponse struct {
+	LifecycleServiceUnavailableJSONResponse
+}
 
 func (response InternalPatchRuntime503JSONResponse) VisitInternalPatchRuntimeResponse(w http.ResponseWriter) error {
 
@@ -2424,6 +2563,7 @@ func (response InternalPatchRuntime503JSONResponse) VisitInternalPatchRuntimeRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2442,7 +2582,7 @@ type InternalRestartRuntimeResponseObject interface {
 	VisitInternalRestartRuntimeResponse(w http.ResponseWriter) error
 }
 
-type InternalRestartRuntime200JSONResponse struct{ RuntimeJSONResponse }
+type InternalRestartRuntime200JSONResponse struct{ LifecycleRuntimeJSONResponse }
 
 func (response InternalRestartRuntime200JSONResponse) VisitInternalRestartRuntimeResponse(w http.ResponseWriter) error {
 
@@ -2451,6 +2591,7 @@ func (response InternalRestartRuntime200JSONResponse) VisitInternalRestartRuntim
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2459,7 +2600,9 @@ func (response InternalRestartRuntime200JSONResponse) VisitInternalRestartRuntim
 	return err
 }
 
-type InternalRestartRuntime400JSONResponse struct{ BadRequestJSONResponse }
+type InternalRestartRuntime400JSONResponse struct {
+	LifecycleBadRequestJSONResponse
+}
 
 func (response InternalRestartRuntime400JSONResponse) VisitInternalRestartRuntimeResponse(w http.ResponseWriter) error {
 
@@ -2468,6 +2611,7 @@ func (response InternalRestartRuntime400JSONResponse) VisitInternalRestartRuntim
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2476,7 +2620,9 @@ func (response InternalRestartRuntime400JSONResponse) VisitInternalRestartRuntim
 	return err
 }
 
-type InternalRestartRuntime401JSONResponse struct{ UnauthorizedJSONResponse }
+type InternalRestartRuntime401JSONResponse struct {
+	LifecycleUnauthorizedJSONResponse
+}
 
 func (response InternalRestartRuntime401JSONResponse) VisitInternalRestartRuntimeResponse(w http.ResponseWriter) error {
 
@@ -2488,6 +2634,7 @@ func (response InternalRestartRuntime401JSONResponse) VisitInternalRestartRuntim
 	if response.Headers.WWWAuthenticate != nil {
 		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
 	}
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2496,7 +2643,7 @@ func (response InternalRestartRuntime401JSONResponse) VisitInternalRestartRuntim
 	return err
 }
 
-type InternalRestartRuntime404JSONResponse struct{ NotFoundJSONResponse }
+type InternalRestartRuntime404JSONResponse struct{ LifecycleNotFoundJSONResponse }
 
 func (response InternalRestartRuntime404JSONResponse) VisitInternalRestartRuntimeResponse(w http.ResponseWriter) error {
 
@@ -2505,6 +2652,7 @@ func (response InternalRestartRuntime404JSONResponse) VisitInternalRestartRuntim
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2513,7 +2661,7 @@ func (response InternalRestartRuntime404JSONResponse) VisitInternalRestartRuntim
 	return err
 }
 
-type InternalRestartRuntime409JSONResponse struct{ ConflictJSONResponse }
+type InternalRestartRuntime409JSONResponse struct{ LifecycleConflictJSONResponse }
 
 func (response InternalRestartRuntime409JSONResponse) VisitInternalRestartRuntimeResponse(w http.ResponseWriter) error {
 
@@ -2522,6 +2670,7 @@ func (response InternalRestartRuntime409JSONResponse) VisitInternalRestartRuntim
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2531,7 +2680,7 @@ func (response InternalRestartRuntime409JSONResponse) VisitInternalRestartRuntim
 }
 
 type InternalRestartRuntime422JSONResponse struct {
-	UnprocessableEntityJSONResponse
+	LifecycleUnprocessableEntityJSONResponse
 }
 
 func (response InternalRestartRuntime422JSONResponse) VisitInternalRestartRuntimeResponse(w http.ResponseWriter) error {
@@ -2541,6 +2690,7 @@ func (response InternalRestartRuntime422JSONResponse) VisitInternalRestartRuntim
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2549,7 +2699,9 @@ func (response InternalRestartRuntime422JSONResponse) VisitInternalRestartRuntim
 	return err
 }
 
-type InternalRestartRuntime500JSONResponse struct{ InternalErrorJSONResponse }
+type InternalRestartRuntime500JSONResponse struct {
+	LifecycleInternalErrorJSONResponse
+}
 
 func (response InternalRestartRuntime500JSONResponse) VisitInternalRestartRuntimeResponse(w http.ResponseWriter) error {
 
@@ -2558,6 +2710,7 @@ func (response InternalRestartRuntime500JSONResponse) VisitInternalRestartRuntim
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2566,7 +2719,9 @@ func (response InternalRestartRuntime500JSONResponse) VisitInternalRestartRuntim
 	return err
 }
 
-type InternalRestartRuntime502JSONResponse struct{ BadGatewayJSONResponse }
+type InternalRestartRuntime502JSONResponse struct {
+	LifecycleBadGatewayJSONResponse
+}
 
 func (response InternalRestartRuntime502JSONResponse) VisitInternalRestartRuntimeResponse(w http.ResponseWriter) error {
 
@@ -2575,6 +2730,7 @@ func (response InternalRestartRuntime502JSONResponse) VisitInternalRestartRuntim
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2583,7 +2739,9 @@ func (response InternalRestartRuntime502JSONResponse) VisitInternalRestartRuntim
 	return err
 }
 
-type InternalRestartRuntime503JSONResponse struct{ ServiceUnavailableJSONResponse }
+type InternalRestartRuntime503JSONResponse struct {
+	LifecycleServiceUnavailableJSONResponse
+}
 
 func (response InternalRestartRuntime503JSONResponse) VisitInternalRestartRuntimeResponse(w http.ResponseWriter) error {
 
@@ -2592,6 +2750,7 @@ func (response InternalRestartRuntime503JSONResponse) VisitInternalRestartRuntim
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2610,7 +2769,7 @@ type InternalStartRuntimeResponseObject interface {
 	VisitInternalStartRuntimeResponse(w http.ResponseWriter) error
 }
 
-type InternalStartRuntime200JSONResponse struct{ RuntimeJSONResponse }
+type InternalStartRuntime200JSONResponse struct{ LifecycleRuntimeJSONResponse }
 
 func (response InternalStartRuntime200JSONResponse) VisitInternalStartRuntimeResponse(w http.ResponseWriter) error {
 
@@ -2619,6 +2778,7 @@ func (response InternalStartRuntime200JSONResponse) VisitInternalStartRuntimeRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2627,7 +2787,9 @@ func (response InternalStartRuntime200JSONResponse) VisitInternalStartRuntimeRes
 	return err
 }
 
-type InternalStartRuntime400JSONResponse struct{ BadRequestJSONResponse }
+type InternalStartRuntime400JSONResponse struct {
+	LifecycleBadRequestJSONResponse
+}
 
 func (response InternalStartRuntime400JSONResponse) VisitInternalStartRuntimeResponse(w http.ResponseWriter) error {
 
@@ -2636,6 +2798,7 @@ func (response InternalStartRuntime400JSONResponse) VisitInternalStartRuntimeRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2644,7 +2807,9 @@ func (response InternalStartRuntime400JSONResponse) VisitInternalStartRuntimeRes
 	return err
 }
 
-type InternalStartRuntime401JSONResponse struct{ UnauthorizedJSONResponse }
+type InternalStartRuntime401JSONResponse struct {
+	LifecycleUnauthorizedJSONResponse
+}
 
 func (response InternalStartRuntime401JSONResponse) VisitInternalStartRuntimeResponse(w http.ResponseWriter) error {
 
@@ -2656,6 +2821,7 @@ func (response InternalStartRuntime401JSONResponse) VisitInternalStartRuntimeRes
 	if response.Headers.WWWAuthenticate != nil {
 		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
 	}
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2664,7 +2830,7 @@ func (response InternalStartRuntime401JSONResponse) VisitInternalStartRuntimeRes
 	return err
 }
 
-type InternalStartRuntime409JSONResponse struct{ ConflictJSONResponse }
+type InternalStartRuntime409JSONResponse struct{ LifecycleConflictJSONResponse }
 
 func (response InternalStartRuntime409JSONResponse) VisitInternalStartRuntimeResponse(w http.ResponseWriter) error {
 
@@ -2673,6 +2839,7 @@ func (response InternalStartRuntime409JSONResponse) VisitInternalStartRuntimeRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2682,7 +2849,7 @@ func (response InternalStartRuntime409JSONResponse) VisitInternalStartRuntimeRes
 }
 
 type InternalStartRuntime422JSONResponse struct {
-	UnprocessableEntityJSONResponse
+	LifecycleUnprocessableEntityJSONResponse
 }
 
 func (response InternalStartRuntime422JSONResponse) VisitInternalStartRuntimeResponse(w http.ResponseWriter) error {
@@ -2692,6 +2859,7 @@ func (response InternalStartRuntime422JSONResponse) VisitInternalStartRuntimeRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2700,7 +2868,9 @@ func (response InternalStartRuntime422JSONResponse) VisitInternalStartRuntimeRes
 	return err
 }
 
-type InternalStartRuntime500JSONResponse struct{ InternalErrorJSONResponse }
+type InternalStartRuntime500JSONResponse struct {
+	LifecycleInternalErrorJSONResponse
+}
 
 func (response InternalStartRuntime500JSONResponse) VisitInternalStartRuntimeResponse(w http.ResponseWriter) error {
 
@@ -2709,6 +2879,7 @@ func (response InternalStartRuntime500JSONResponse) VisitInternalStartRuntimeRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2717,7 +2888,9 @@ func (response InternalStartRuntime500JSONResponse) VisitInternalStartRuntimeRes
 	return err
 }
 
-type InternalStartRuntime502JSONResponse struct{ BadGatewayJSONResponse }
+type InternalStartRuntime502JSONResponse struct {
+	LifecycleBadGatewayJSONResponse
+}
 
 func (response InternalStartRuntime502JSONResponse) VisitInternalStartRuntimeResponse(w http.ResponseWriter) error {
 
@@ -2726,6 +2899,7 @@ func (response InternalStartRuntime502JSONResponse) VisitInternalStartRuntimeRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2734,7 +2908,9 @@ func (response InternalStartRuntime502JSONResponse) VisitInternalStartRuntimeRes
 	return err
 }
 
-type InternalStartRuntime503JSONResponse struct{ ServiceUnavailableJSONResponse }
+type InternalStartRuntime503JSONResponse struct {
+	LifecycleServiceUnavailableJSONResponse
+}
 
 func (response InternalStartRuntime503JSONResponse) VisitInternalStartRuntimeResponse(w http.ResponseWriter) error {
 
@@ -2743,6 +2919,7 @@ func (response InternalStartRuntime503JSONResponse) VisitInternalStartRuntimeRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2761,7 +2938,7 @@ type InternalStopRuntimeResponseObject interface {
 	VisitInternalStopRuntimeResponse(w http.ResponseWriter) error
 }
 
-type InternalStopRuntime200JSONResponse struct{ RuntimeJSONResponse }
+type InternalStopRuntime200JSONResponse struct{ LifecycleRuntimeJSONResponse }
 
 func (response InternalStopRuntime200JSONResponse) VisitInternalStopRuntimeResponse(w http.ResponseWriter) error {
 
@@ -2770,6 +2947,7 @@ func (response InternalStopRuntime200JSONResponse) VisitInternalStopRuntimeRespo
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2778,7 +2956,9 @@ func (response InternalStopRuntime200JSONResponse) VisitInternalStopRuntimeRespo
 	return err
 }
 
-type InternalStopRuntime400JSONResponse struct{ BadRequestJSONResponse }
+type InternalStopRuntime400JSONResponse struct {
+	LifecycleBadRequestJSONResponse
+}
 
 func (response InternalStopRuntime400JSONResponse) VisitInternalStopRuntimeResponse(w http.ResponseWriter) error {
 
@@ -2787,6 +2967,7 @@ func (response InternalStopRuntime400JSONResponse) VisitInternalStopRuntimeRespo
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2795,7 +2976,9 @@ func (response InternalStopRuntime400JSONResponse) VisitInternalStopRuntimeRespo
 	return err
 }
 
-type InternalStopRuntime401JSONResponse struct{ UnauthorizedJSONResponse }
+type InternalStopRuntime401JSONResponse struct {
+	LifecycleUnauthorizedJSONResponse
+}
 
 func (response InternalStopRuntime401JSONResponse) VisitInternalStopRuntimeResponse(w http.ResponseWriter) error {
 
@@ -2807,6 +2990,7 @@ func (response InternalStopRuntime401JSONResponse) VisitInternalStopRuntimeRespo
 	if response.Headers.WWWAuthenticate != nil {
 		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
 	}
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2815,7 +2999,7 @@ func (response InternalStopRuntime401JSONResponse) VisitInternalStopRuntimeRespo
 	return err
 }
 
-type InternalStopRuntime404JSONResponse struct{ NotFoundJSONResponse }
+type InternalStopRuntime404JSONResponse struct{ LifecycleNotFoundJSONResponse }
 
 func (response InternalStopRuntime404JSONResponse) VisitInternalStopRuntimeResponse(w http.ResponseWriter) error {
 
@@ -2824,6 +3008,7 @@ func (response InternalStopRuntime404JSONResponse) VisitInternalStopRuntimeRespo
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2832,7 +3017,7 @@ func (response InternalStopRuntime404JSONResponse) VisitInternalStopRuntimeRespo
 	return err
 }
 
-type InternalStopRuntime409JSONResponse struct{ ConflictJSONResponse }
+type InternalStopRuntime409JSONResponse struct{ LifecycleConflictJSONResponse }
 
 func (response InternalStopRuntime409JSONResponse) VisitInternalStopRuntimeResponse(w http.ResponseWriter) error {
 
@@ -2841,6 +3026,7 @@ func (response InternalStopRuntime409JSONResponse) VisitInternalStopRuntimeRespo
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2849,7 +3035,9 @@ func (response InternalStopRuntime409JSONResponse) VisitInternalStopRuntimeRespo
 	return err
 }
 
-type InternalStopRuntime500JSONResponse struct{ InternalErrorJSONResponse }
+type InternalStopRuntime500JSONResponse struct {
+	LifecycleInternalErrorJSONResponse
+}
 
 func (response InternalStopRuntime500JSONResponse) VisitInternalStopRuntimeResponse(w http.ResponseWriter) error {
 
@@ -2858,6 +3046,7 @@ func (response InternalStopRuntime500JSONResponse) VisitInternalStopRuntimeRespo
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -2866,7 +3055,9 @@ func (response InternalStopRuntime500JSONResponse) VisitInternalStopRuntimeRespo
 	return err
 }
 
-type InternalStopRuntime503JSONResponse struct{ ServiceUnavailableJSONResponse }
+type InternalStopRuntime503JSONResponse struct {
+	LifecycleServiceUnavailableJSONResponse
+}
 
 func (response InternalStopRuntime503JSONResponse) VisitInternalStopRuntimeResponse(w http.ResponseWriter) error {
 
@@ -2875,6 +3066,7 @@ func (response InternalStopRuntime503JSONResponse) VisitInternalStopRuntimeRespo
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Galaxy-Outcome", fmt.Sprint(response.Headers.XGalaxyOutcome))
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}

@@ -36,6 +36,10 @@ func TestGeneratedClient(t *testing.T) {
 	if start.JSON200 == nil || start.JSON200.GameId != "game-1" || start.JSON200.Status != client.RuntimeStatusRunning {
 		t.Fatalf("start: %d %s", start.StatusCode(), start.Body)
 	}
+	// Game Lobby tells a replay from work done by the parsed header.
+	if start.Headers200.XGalaxyOutcome != client.LifecycleOutcomeApplied {
+		t.Errorf("start: X-Galaxy-Outcome %q, want applied", start.Headers200.XGalaxyOutcome)
+	}
 	if _, err := c.InternalRestartRuntimeWithResponse(ctx, "game-1", nil, client.RestartRequest{}); err != nil {
 		t.Fatal(err)
 	}

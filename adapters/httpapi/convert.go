@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/galaxy/rtmanager/api/paging"
 	"github.com/galaxy/rtmanager/core/domain"
 )
 
@@ -123,12 +124,11 @@ func operationCursor(c *string) (int64, error) {
 	return id, nil
 }
 
-// defaultPageSize is the contract's default `limit`.
-const defaultPageSize = 100
-
+// pageSize is the request's `limit`, or the contract's default; validation
+// has kept it within the contract's bounds.
 func pageSize(limit *int) int {
 	if limit == nil {
-		return defaultPageSize
+		return paging.DefaultSize
 	}
 	return *limit
 }

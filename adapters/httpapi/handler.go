@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -41,24 +42,33 @@ func meta(caller, requestID *string) lifecycle.Meta {
 	return m
 }
 
-// answer maps a lifecycle result: success (replays included) is the record;
-// a failure is its code with the mapped status. A result the contract has no
-// answer for — an unknown code, a "failure" mapping to 200, a status the
-// operation does not declare — is logged and answered as internal_error so
-// the API never breaks its contract.
-func (h *handler) answer(ctx context.Context, op, gameID string, res domain.Result) (RuntimeRecord, *problem) {
+// answer maps a lifecycle result: success is the record, with
+// outcomeHeader telling work done from a replay; a failure is its code with
+// the mapped status (outcomeHeader says failure already, see
+// middleware.route). A result the contract has no answer for — an unknown
+// code, a "failure" mapping to 200, a status the operation does not declare
+// — is logged and answered as internal_error so the API never breaks its
+// contract.
+func (h *handler) answer(ctx context.Context, op, gameID string, res domain.Result) lifecycleAnswer {
 	if res.Succeeded() {
-		if res.Record != nil {
-			return toRuntimeRecord(*res.Record), nil
+		if res.Record == nil {
+			h.log.ErrorContext(ctx, "http: lifecycle success without a record", "operation", op, "game_id", gameID)
+			return lifecycleAnswer{problem: &problem{domain.CodeInternalError, internalErrorMessage}}
 		}
-		h.log.ErrorContext(ctx, "http: lifecycle success without a record", "operation", op, "game_id", gameID)
-		return RuntimeRecord{}, &problem{domain.CodeInternalError, internalErrorMessage}
+		outcome := LifecycleOutcomeApplied
+		if res.ErrorCode == domain.CodeReplayNoOp {
+			outcome = LifecycleOutcomeReplayNoOp
+		}
+		return lifecycleAnswer{ok: LifecycleRuntimeJSONResponse{
+			Body:    toRuntimeRecord(*res.Record),
+			Headers: LifecycleRuntimeResponseHeaders{XGalaxyOutcome: outcome},
+		}}
 	}
 	code, status := res.ErrorCode, res.ErrorCode.HTTPStatus()
 	if !code.IsKnown() || status < 400 || !h.declared[op][status] {
 		h.log.ErrorContext(ctx, "http: lifecycle result outside the contract", "operation", op, "game_id", gameID,
 			"error_code", string(code), "error_message", res.ErrorMessage)
-		return RuntimeRecord{}, &problem{domain.CodeInternalError, internalErrorMessage}
+		return lifecycleAnswer{problem: &problem{domain.CodeInternalError, internalErrorMessage}}
 	}
 	msg := res.ErrorMessage
 	if code == domain.CodeInternalError {
@@ -68,7 +78,43 @@ func (h *handler) answer(ctx context.Context, op, gameID string, res domain.Resu
 	if msg == "" {
 		msg = string(code)
 	}
-	return RuntimeRecord{}, &problem{code, msg}
+	return lifecycleAnswer{problem: &problem{code, msg}}
+}
+
+// lifecycleAnswer is the answer of any lifecycle operation, the way problem
+// is the error answer of any read: the record (with its outcome) on success,
+// else the problem. Each Visit method writes a success through the
+// operation's own generated 200 type.
+type lifecycleAnswer struct {
+	ok      LifecycleRuntimeJSONResponse
+	problem *problem
+}
+
+func (a lifecycleAnswer) write(w http.ResponseWriter, ok func(http.ResponseWriter) error) error {
+	if a.problem != nil {
+		return a.problem.write(w)
+	}
+	return ok(w)
+}
+
+func (a lifecycleAnswer) VisitInternalStartRuntimeResponse(w http.ResponseWriter) error {
+	return a.write(w, InternalStartRuntime200JSONResponse{a.ok}.VisitInternalStartRuntimeResponse)
+}
+
+func (a lifecycleAnswer) VisitInternalStopRuntimeResponse(w http.ResponseWriter) error {
+	return a.write(w, InternalStopRuntime200JSONResponse{a.ok}.VisitInternalStopRuntimeResponse)
+}
+
+func (a lifecycleAnswer) VisitInternalRestartRuntimeResponse(w http.ResponseWriter) error {
+	return a.write(w, InternalRestartRuntime200JSONResponse{a.ok}.VisitInternalRestartRuntimeResponse)
+}
+
+func (a lifecycleAnswer) VisitInternalPatchRuntimeResponse(w http.ResponseWriter) error {
+	return a.write(w, InternalPatchRuntime200JSONResponse{a.ok}.VisitInternalPatchRuntimeResponse)
+}
+
+func (a lifecycleAnswer) VisitInternalCleanupRuntimeContainerResponse(w http.ResponseWriter) error {
+	return a.write(w, InternalCleanupRuntimeContainer200JSONResponse{a.ok}.VisitInternalCleanupRuntimeContainerResponse)
 }
 
 // storeProblem maps a store error. notFound is the message when the store
@@ -144,7 +190,7 @@ func (h *handler) InternalListRuntimes(ctx context.Context, req InternalListRunt
 	}
 	recs, err := h.runtimes.List(ctx, q)
 	if err != nil {
-		return h.storeProblem(ctx, "internalListRuntimes", err, ""), nil
+		return h.storeProblem(ctx, opListRuntimes, err, ""), nil
 	}
 	page, next := paginate(recs, limit, toRuntimeRecord, func(r domain.Record) string { return r.GameID })
 	return InternalListRuntimes200JSONResponse{Body: RuntimeList{Runtimes: page, NextCursor: next}}, nil
@@ -153,7 +199,7 @@ func (h *handler) InternalListRuntimes(ctx context.Context, req InternalListRunt
 func (h *handler) InternalGetRuntime(ctx context.Context, req InternalGetRuntimeRequestObject) (InternalGetRuntimeResponseObject, error) {
 	rec, err := h.runtimes.Get(ctx, req.GameId)
 	if err != nil {
-		return h.storeProblem(ctx, "internalGetRuntime", err, "no runtime record for "+req.GameId), nil
+		return h.storeProblem(ctx, opGetRuntime, err, domain.NoRuntimeMessage(req.GameId)), nil
 	}
 	return InternalGetRuntime200JSONResponse{RuntimeJSONResponse{Body: toRuntimeRecord(rec)}}, nil
 }
@@ -166,7 +212,7 @@ func (h *handler) InternalListRuntimeOperations(ctx context.Context, req Interna
 	limit := pageSize(req.Params.Limit)
 	ops, err := h.operations.List(ctx, ports.ListOperationsQuery{GameID: req.GameId, BeforeID: before, Limit: limit + 1})
 	if err != nil {
-		return h.storeProblem(ctx, "internalListRuntimeOperations", err, ""), nil
+		return h.storeProblem(ctx, opListRuntimeOperations, err, ""), nil
 	}
 	page, next := paginate(ops, limit, toOperationEntry, func(o domain.Operation) string { return strconv.FormatInt(o.ID, 10) })
 	return InternalListRuntimeOperations200JSONResponse{Body: OperationList{Operations: page, NextCursor: next}}, nil
@@ -175,52 +221,35 @@ func (h *handler) InternalListRuntimeOperations(ctx context.Context, req Interna
 func (h *handler) InternalGetRuntimeHealth(ctx context.Context, req InternalGetRuntimeHealthRequestObject) (InternalGetRuntimeHealthResponseObject, error) {
 	snap, err := h.health.Get(ctx, req.GameId)
 	if err != nil {
-		return h.storeProblem(ctx, "internalGetRuntimeHealth", err, "no health snapshot for "+req.GameId), nil
+		return h.storeProblem(ctx, opGetRuntimeHealth, err, "no health snapshot for game "+req.GameId), nil
 	}
 	return InternalGetRuntimeHealth200JSONResponse{Body: toHealthSnapshot(snap)}, nil
 }
 
+// The five lifecycle operations: each passes its input on and answers
+// whatever the service says through answer.
+
 func (h *handler) InternalStartRuntime(ctx context.Context, req InternalStartRuntimeRequestObject) (InternalStartRuntimeResponseObject, error) {
 	in := lifecycle.StartInput{GameID: req.GameId, ImageRef: req.Body.ImageRef, Meta: meta(req.Params.XGalaxyCaller, req.Params.XRequestId)}
-	rec, p := h.answer(ctx, "internalStartRuntime", req.GameId, h.lifecycle.Start(ctx, in))
-	if p != nil {
-		return p, nil
-	}
-	return InternalStartRuntime200JSONResponse{RuntimeJSONResponse{Body: rec}}, nil
+	return h.answer(ctx, opStartRuntime, req.GameId, h.lifecycle.Start(ctx, in)), nil
 }
 
 func (h *handler) InternalStopRuntime(ctx context.Context, req InternalStopRuntimeRequestObject) (InternalStopRuntimeResponseObject, error) {
 	in := lifecycle.StopInput{GameID: req.GameId, Reason: string(req.Body.Reason), Meta: meta(req.Params.XGalaxyCaller, req.Params.XRequestId)}
-	rec, p := h.answer(ctx, "internalStopRuntime", req.GameId, h.lifecycle.Stop(ctx, in))
-	if p != nil {
-		return p, nil
-	}
-	return InternalStopRuntime200JSONResponse{RuntimeJSONResponse{Body: rec}}, nil
+	return h.answer(ctx, opStopRuntime, req.GameId, h.lifecycle.Stop(ctx, in)), nil
 }
 
 func (h *handler) InternalRestartRuntime(ctx context.Context, req InternalRestartRuntimeRequestObject) (InternalRestartRuntimeResponseObject, error) {
 	in := lifecycle.RestartInput{GameID: req.GameId, Meta: meta(req.Params.XGalaxyCaller, req.Params.XRequestId)}
-	rec, p := h.answer(ctx, "internalRestartRuntime", req.GameId, h.lifecycle.Restart(ctx, in))
-	if p != nil {
-		return p, nil
-	}
-	return InternalRestartRuntime200JSONResponse{RuntimeJSONResponse{Body: rec}}, nil
+	return h.answer(ctx, opRestartRuntime, req.GameId, h.lifecycle.Restart(ctx, in)), nil
 }
 
 func (h *handler) InternalPatchRuntime(ctx context.Context, req InternalPatchRuntimeRequestObject) (InternalPatchRuntimeResponseObject, error) {
 	in := lifecycle.PatchInput{GameID: req.GameId, ImageRef: req.Body.ImageRef, Meta: meta(req.Params.XGalaxyCaller, req.Params.XRequestId)}
-	rec, p := h.answer(ctx, "internalPatchRuntime", req.GameId, h.lifecycle.Patch(ctx, in))
-	if p != nil {
-		return p, nil
-	}
-	return InternalPatchRuntime200JSONResponse{RuntimeJSONResponse{Body: rec}}, nil
+	return h.answer(ctx, opPatchRuntime, req.GameId, h.lifecycle.Patch(ctx, in)), nil
 }
 
 func (h *handler) InternalCleanupRuntimeContainer(ctx context.Context, req InternalCleanupRuntimeContainerRequestObject) (InternalCleanupRuntimeContainerResponseObject, error) {
 	in := lifecycle.CleanupInput{GameID: req.GameId, Meta: meta(req.Params.XGalaxyCaller, req.Params.XRequestId)}
-	rec, p := h.answer(ctx, "internalCleanupRuntimeContainer", req.GameId, h.lifecycle.Cleanup(ctx, in))
-	if p != nil {
-		return p, nil
-	}
-	return InternalCleanupRuntimeContainer200JSONResponse{RuntimeJSONResponse{Body: rec}}, nil
+	return h.answer(ctx, opCleanupRuntimeContainer, req.GameId, h.lifecycle.Cleanup(ctx, in)), nil
 }

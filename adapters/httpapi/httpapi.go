@@ -136,5 +136,5 @@ func New(cfg Config) (http.Handler, error) {
 	mux.Handle("GET /metrics", cfg.Metrics)
 
 	mw := &middleware{router: router, token: cfg.Token, log: cfg.Logger, lifecycle: cfg.Lifecycle}
-	return mw.observe(mw.authenticate(mw.validate(mux))), nil
+	return mw.observe(mw.route(mw.authenticate(mw.validate(mux)))), nil
 }

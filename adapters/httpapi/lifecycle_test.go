@@ -145,3 +145,69 @@ func TestPanicIsInternalError(t *testing.T) {
 		t.Errorf("the panic leaked: %s", r.body)
 	}
 }
+
+// TestLifecycleOutcomeHeader: every answer of a lifecycle operation says in
+// X-Galaxy-Outcome what the call did, whichever layer gives the answer; a
+// replay is told from work done by the header alone (the record is the
+// same). Reads never carry it.
+func TestLifecycleOutcomeHeader(t *testing.T) {
+	results := []struct {
+		name   string
+		result domain.Result
+		status int
+		want   string
+	}{
+		{"applied", domain.Success(record("game-1"), domain.CodeNone), http.StatusOK, "applied"},
+		{"replay", domain.Success(record("game-1"), domain.CodeReplayNoOp), http.StatusOK, "replay_no_op"},
+		{"refused", domain.Failure(domain.CodeConflict, "busy"), http.StatusConflict, "failure"},
+		{"unavailable", domain.Failure(domain.CodeDockerUnavailable, "no daemon"), http.StatusServiceUnavailable, "failure"},
+		{"internal error", domain.Failure(domain.CodeInternalError, "boom"), http.StatusInternalServerError, "failure"},
+		{"success without a record", domain.Result{Outcome: domain.OutcomeSuccess}, http.StatusInternalServerError, "failure"},
+	}
+	for _, res := range results {
+		srv, _ := server(t, httpapi.Config{Lifecycle: &fakeLifecycle{result: res.result}})
+		for _, op := range lifecycleOps {
+			r := do(t, srv, op.method, runtimes+op.path, op.body)
+			if r.status != res.status || r.header.Get("X-Galaxy-Outcome") != res.want {
+				t.Errorf("%s %s: %d with X-Galaxy-Outcome %q, want %d with %q", op.op, res.name, r.status,
+					r.header.Get("X-Galaxy-Outcome"), res.status, res.want)
+			}
+		}
+	}
+
+	// Answers given before or around the handler: a refused request, a
+	// missing token, a panic.
+	srv, _ := server(t, httpapi.Config{Token: "tok", Lifecycle: &fakeLifecycle{answer: func(op string) domain.Result {
+		if op == "refuse" {
+			return domain.Failure(domain.CodeInvalidRequest, "refused")
+		}
+		panic("boom")
+	}}})
+	auth := []string{"Authorization", "Bearer tok"}
+	for _, op := range lifecycleOps {
+		for name, c := range map[string]struct {
+			body    string
+			headers []string
+			status  int
+		}{
+			"bad body": {`{"nope":1}`, auth, http.StatusBadRequest},
+			"no token": {op.body, nil, http.StatusUnauthorized},
+			"panic":    {op.body, auth, http.StatusInternalServerError},
+		} {
+			r := do(t, srv, op.method, runtimes+op.path, c.body, c.headers...)
+			if r.status != c.status || r.header.Get("X-Galaxy-Outcome") != "failure" {
+				t.Errorf("%s %s: %d with X-Galaxy-Outcome %q, want %d with failure", op.op, name, r.status,
+					r.header.Get("X-Galaxy-Outcome"), c.status)
+			}
+		}
+	}
+	// A GET of a lifecycle path names no operation (405).
+	for _, read := range []string{"", "/game-1", "/game-1/operations", "/game-1/health", "/game-1/start"} {
+		if r := do(t, srv, "GET", runtimes+read, "", auth...); r.header.Get("X-Galaxy-Outcome") != "" {
+			t.Errorf("GET %s (%d) carries X-Galaxy-Outcome %q", read, r.status, r.header.Get("X-Galaxy-Outcome"))
+		}
+	}
+	if r := do(t, srv, "GET", runtimes+"/game-1", ""); r.status != http.StatusUnauthorized || r.header.Get("X-Galaxy-Outcome") != "" {
+		t.Errorf("GET without a token: %d with X-Galaxy-Outcome %q", r.status, r.header.Get("X-Galaxy-Outcome"))
+	}
+}

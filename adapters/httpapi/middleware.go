@@ -17,6 +17,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/galaxy/rtmanager/adapters/httpapi/internal/specroute"
 	"github.com/galaxy/rtmanager/core/domain"
@@ -33,18 +34,13 @@ type middleware struct {
 	lifecycle Lifecycle
 }
 
-// lifecycleKinds are the operations whose refusals are recorded in the
-// game's operation log.
-var lifecycleKinds = map[string]domain.OpKind{
-	"internalStartRuntime":            domain.OpStart,
-	"internalStopRuntime":             domain.OpStop,
-	"internalRestartRuntime":          domain.OpRestart,
-	"internalPatchRuntime":            domain.OpPatch,
-	"internalCleanupRuntimeContainer": domain.OpCleanupContainer,
-}
-
-// requestInfo is filled in along the chain for the access log line.
+// requestInfo is filled in along the chain: the routing by route for
+// validate, the operation and game for the access log line.
 type requestInfo struct {
+	route    *routers.Route
+	params   map[string]string
+	routeErr error
+
 	operation string
 	gameID    string
 }
@@ -122,7 +118,7 @@ func (m *middleware) observe(next http.Handler) http.Handler {
 func (m *middleware) access(r *http.Request, status int, took time.Duration, requestID string, info *requestInfo) {
 	level := slog.LevelInfo
 	switch {
-	case info.operation == "internalHealthz" || info.operation == "internalReadyz" || r.URL.Path == "/metrics":
+	case info.operation == opHealthz || info.operation == opReadyz || r.URL.Path == "/metrics":
 		level = slog.LevelDebug
 	case status >= 500:
 		level = slog.LevelError
@@ -142,6 +138,26 @@ func (m *middleware) access(r *http.Request, status int, took time.Duration, req
 		}
 	}
 	m.log.LogAttrs(r.Context(), level, "http request", attrs...)
+}
+
+// route finds the request's operation once, for the layers after it; a
+// request that names none is answered by validate, after authentication, so
+// that a stranger learns nothing of the paths. The answer of a lifecycle
+// operation says failure in outcomeHeader unless the handler reports the
+// operation's success: so every answer of one carries the header, whichever
+// layer gives it (401, 400, the 500 of a panic).
+func (m *middleware) route(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		info := r.Context().Value(requestInfoKey{}).(*requestInfo)
+		info.route, info.params, info.routeErr = m.router.Find(r)
+		if info.routeErr == nil {
+			info.operation = info.route.Operation.OperationID
+			if _, ok := lifecycleKinds[info.operation]; ok {
+				w.Header().Set(outcomeHeader, string(LifecycleOutcomeFailure))
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // authenticate requires the bearer token on /api/ when one is configured.
@@ -179,14 +195,14 @@ var validationOptions = openapi3filter.Options{
 	SchemaValidationOptions:           []openapi3.SchemaValidationOption{openapi3.DisableSchemaErrorDetails()},
 }
 
-// validate routes the request to its operation and checks it against the
-// contract: path, query, headers and body. Anything off is 400
-// invalid_request; an unknown path is 404, a wrong method 405.
+// validate answers a request that names no operation, and checks one that
+// does against the contract: path, query, headers and body. Anything off is
+// 400 invalid_request; an unknown path is 404, a wrong method 405.
 func (m *middleware) validate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		route, params, err := m.router.Find(r)
+		info := r.Context().Value(requestInfoKey{}).(*requestInfo)
 		var notAllowed *specroute.MethodNotAllowedError
-		switch {
+		switch err := info.routeErr; {
 		case errors.As(err, &notAllowed):
 			w.Header().Set("Allow", strings.Join(notAllowed.Allow, ", "))
 			writeError(w, http.StatusMethodNotAllowed, domain.CodeInvalidRequest, err.Error())
@@ -198,24 +214,18 @@ func (m *middleware) validate(next http.Handler) http.Handler {
 			writeError(w, http.StatusBadRequest, domain.CodeInvalidRequest, err.Error())
 			return
 		}
-		info, _ := r.Context().Value(requestInfoKey{}).(*requestInfo)
-		if info != nil {
-			info.operation = route.Operation.OperationID
-		}
-		err = readBody(w, r)
+		err := readBody(w, r)
 		if err == nil {
-			in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route, Options: &validationOptions}
+			in := &openapi3filter.RequestValidationInput{Request: r, PathParams: info.params, Route: info.route, Options: &validationOptions}
 			err = openapi3filter.ValidateRequest(r.Context(), in)
 		}
 		if err != nil {
-			m.refuse(r, route.Operation.OperationID, params["game_id"], err)
+			m.refuse(r, info.operation, info.params["game_id"], err)
 			writeError(w, http.StatusBadRequest, domain.CodeInvalidRequest, err.Error())
 			return
 		}
-		if info != nil {
-			// Only a valid game_id is worth a log field.
-			info.gameID = params["game_id"]
-		}
+		// Only a valid game_id is worth a log field.
+		info.gameID = info.params["game_id"]
 		next.ServeHTTP(w, r)
 	})
 }
@@ -237,11 +247,36 @@ func readBody(w http.ResponseWriter, r *http.Request) error {
 		r.Body, r.ContentLength = http.NoBody, 0
 		return nil
 	}
-	if !json.Valid(data) {
-		return errors.New("request body is not a single JSON value")
+	if err := singleJSONValue(data); err != nil {
+		return err
 	}
 	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(data)), int64(len(data))
 	return nil
+}
+
+// singleJSONValue tells a body holding more than one JSON value apart from
+// one that is not JSON at all, and for the latter says where the parser
+// stopped: a caller who sent a truncated or hand-edited body can find the
+// spot. Byte N is the N-th byte of the body; an unexpected end is at the
+// body's length.
+func singleJSONValue(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var value json.RawMessage
+	err := dec.Decode(&value)
+	if err == nil {
+		switch err = dec.Decode(&value); err {
+		case io.EOF:
+			return nil
+		case nil:
+			return errors.New("request body is not a single JSON value")
+		}
+	}
+	if syntax, ok := errors.AsType[*json.SyntaxError](err); ok {
+		return fmt.Errorf("request body is not valid JSON: %s at byte %d", syntax.Error(), syntax.Offset)
+	}
+	// Decoding from memory fails otherwise only at the end of the input:
+	// io.EOF for a body of white space, io.ErrUnexpectedEOF inside a value.
+	return fmt.Errorf("request body is not valid JSON: unexpected end of input at byte %d", len(data))
 }
 
 // refuse records a refused lifecycle call on a valid game in its operation

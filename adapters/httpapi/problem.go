@@ -26,10 +26,11 @@ func writeError(w http.ResponseWriter, status int, code domain.ErrorCode, messag
 }
 
 // problem is an error answer of any operation. It implements the generated
-// Visit<Operation>Response method of every operation that can fail, so one
-// value serves them all instead of the generated per-operation, per-status
-// wrapper types. The contract tests check that each status it is used with
-// is declared for the operation.
+// Visit<Operation>Response method of every read that can fail, so one value
+// serves them all instead of the generated per-operation, per-status wrapper
+// types; the lifecycle operations answer with lifecycleAnswer, which holds
+// one. The contract tests check that each status it is used with is
+// declared for the operation.
 type problem struct {
 	code    domain.ErrorCode
 	message string
@@ -43,18 +44,6 @@ func (p problem) write(w http.ResponseWriter) error {
 func (p problem) VisitInternalListRuntimesResponse(w http.ResponseWriter) error { return p.write(w) }
 
 func (p problem) VisitInternalGetRuntimeResponse(w http.ResponseWriter) error { return p.write(w) }
-
-func (p problem) VisitInternalStartRuntimeResponse(w http.ResponseWriter) error { return p.write(w) }
-
-func (p problem) VisitInternalStopRuntimeResponse(w http.ResponseWriter) error { return p.write(w) }
-
-func (p problem) VisitInternalRestartRuntimeResponse(w http.ResponseWriter) error { return p.write(w) }
-
-func (p problem) VisitInternalPatchRuntimeResponse(w http.ResponseWriter) error { return p.write(w) }
-
-func (p problem) VisitInternalCleanupRuntimeContainerResponse(w http.ResponseWriter) error {
-	return p.write(w)
-}
 
 func (p problem) VisitInternalListRuntimeOperationsResponse(w http.ResponseWriter) error {
 	return p.write(w)

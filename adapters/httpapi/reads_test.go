@@ -37,7 +37,7 @@ func pgServer(t *testing.T) (*postgres.Store, func(method, path string, headers 
 
 func TestReadRuntimes(t *testing.T) {
 	store, get := pgServer(t)
-	ids := []string{"a-1", "B-2", "c.3", "d_4", "e-5"} // byte order: B-2 first
+	ids := []string{"a-1", "B-2", "c_3", "d_4", "e-5"} // byte order: B-2 first
 	for i, id := range ids {
 		rec := record(id)
 		if i%2 == 1 {
@@ -51,7 +51,7 @@ func TestReadRuntimes(t *testing.T) {
 
 	t.Run("one page", func(t *testing.T) {
 		list := decode[httpapi.RuntimeList](t, get("GET", runtimes))
-		if got := gameIDs(list.Runtimes); !reflect.DeepEqual(got, []string{"B-2", "a-1", "c.3", "d_4", "e-5"}) {
+		if got := gameIDs(list.Runtimes); !reflect.DeepEqual(got, []string{"B-2", "a-1", "c_3", "d_4", "e-5"}) {
 			t.Errorf("order %q", got)
 		}
 		if list.NextCursor != nil {
@@ -72,7 +72,7 @@ func TestReadRuntimes(t *testing.T) {
 			}
 			path = runtimes + "?limit=2&cursor=" + *list.NextCursor
 		}
-		if !reflect.DeepEqual(all, []string{"B-2", "a-1", "c.3", "d_4", "e-5"}) {
+		if !reflect.DeepEqual(all, []string{"B-2", "a-1", "c_3", "d_4", "e-5"}) {
 			t.Errorf("paged through %q", all)
 		}
 	})
@@ -119,7 +119,13 @@ func TestReadRuntimes(t *testing.T) {
 		}
 	})
 	t.Run("get missing", func(t *testing.T) {
-		get("GET", runtimes+"/nobody", "X-Request-Id", "r-2").expectError(t, http.StatusNotFound, domain.CodeNotFound)
+		r := get("GET", runtimes+"/nobody", "X-Request-Id", "r-2")
+		r.expectError(t, http.StatusNotFound, domain.CodeNotFound)
+		// The core answers a lifecycle call on a game without a record in
+		// the same words.
+		if got, want := r.errorMessage(), domain.NoRuntimeMessage("nobody"); got != want {
+			t.Errorf("message %q, want %q", got, want)
+		}
 	})
 }
 
@@ -217,7 +223,11 @@ func TestReadHealth(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("\n got %v\nwant %v", got, want)
 	}
-	get("GET", runtimes+"/game-2/health").expectError(t, http.StatusNotFound, domain.CodeNotFound)
+	r := get("GET", runtimes+"/game-2/health")
+	r.expectError(t, http.StatusNotFound, domain.CodeNotFound)
+	if got, want := r.errorMessage(), "no health snapshot for game game-2"; got != want {
+		t.Errorf("message %q, want %q", got, want)
+	}
 }
 
 // TestStoreErrors: an unavailable store is 503; any other failure is 500

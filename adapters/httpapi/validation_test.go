@@ -53,7 +53,8 @@ func TestBadInputIsInvalidRequest(t *testing.T) {
 		{name: "game_id .. escaped", method: "GET", path: "/%2E%2E"},
 		{name: "game_id empty", method: "POST", path: "//stop", body: `{"reason":"timeout"}`},
 		{name: "game_id 200 chars", method: "GET", path: "/" + strings.Repeat("g", 200)},
-		{name: "game_id 64 chars", method: "DELETE", path: "/" + strings.Repeat("g", 64) + "/container"},
+		{name: "game_id 52 chars", method: "DELETE", path: "/" + strings.Repeat("g", domain.MaxGameIDLength+1) + "/container"},
+		{name: "game_id with a dot", method: "POST", path: "/game.1/stop", body: `{"reason":"timeout"}`},
 		{name: "game_id with spaces", method: "GET", path: "/game%201/health"},
 		{name: "game_id with slash", method: "GET", path: "/a%2Fb/operations"},
 		{name: "game_id leading dot", method: "POST", path: "/.hidden/restart"},
@@ -127,15 +128,37 @@ func TestBodyLimitMessage(t *testing.T) {
 	}
 }
 
+// TestMalformedJSONMessages: a body that is not JSON says where the parser
+// stopped; one holding two JSON values says just that.
+func TestMalformedJSONMessages(t *testing.T) {
+	srv, _ := server(t, httpapi.Config{})
+	cases := []struct{ body, message string }{
+		{`{"image_ref":"gal`, "request body is not valid JSON: unexpected end of input at byte 17"},
+		{"  \n ", "request body is not valid JSON: unexpected end of input at byte 4"},
+		{`image_ref=galaxy/game:1.0.0`, "request body is not valid JSON: invalid character 'i' looking for beginning of value at byte 1"},
+		{`{"image_ref":"galaxy/game:1.0.0",}`, "request body is not valid JSON: invalid character '}' looking for beginning of object key string at byte 34"},
+		{`{"image_ref":"galaxy/game:1.0.0"}}`, "request body is not valid JSON: invalid character '}' looking for beginning of value at byte 34"},
+		{`{"image_ref":"galaxy/game:1.0.0"} {}`, "request body is not a single JSON value"},
+		{`{"image_ref":"galaxy/game:1.0.0"}` + "\n" + `{"image_ref":"galaxy/game:1.0.1"}`, "request body is not a single JSON value"},
+	}
+	for _, c := range cases {
+		r := do(t, srv, "POST", runtimes+"/game-1/start", c.body)
+		r.expectError(t, http.StatusBadRequest, domain.CodeInvalidRequest)
+		if got := r.errorMessage(); got != c.message {
+			t.Errorf("body %q: message %q, want %q", c.body, got, c.message)
+		}
+	}
+}
+
 // TestGoodInputAtTheLimits: the edges of what is allowed pass validation.
 func TestGoodInputAtTheLimits(t *testing.T) {
 	srv, lc := server(t, httpapi.Config{})
 	ok := []struct{ method, path, body string }{
-		{"POST", "/" + strings.Repeat("g", 63) + "/start", `{"image_ref":"galaxy/game:1.0.0"}`},
+		{"POST", "/" + strings.Repeat("g", domain.MaxGameIDLength) + "/start", `{"image_ref":"galaxy/game:1.0.0"}`},
 		// The reference's content is the service's to judge (and to log).
 		{"POST", "/game-1/start", `{"image_ref":""}`},
 		{"POST", "/game-1/patch", `{"image_ref":"not a reference!"}`},
-		{"POST", "/A.b_c-9/stop", `{"reason":"orphan_cleanup"}`},
+		{"POST", "/A_b-c9/stop", `{"reason":"orphan_cleanup"}`},
 		{"POST", "/game-1/restart", ""},
 		{"POST", "/game-1/restart", `{}`},
 		{"POST", "/game-1/restart", " {\n} \n"},
@@ -173,4 +196,29 @@ func TestUnknownRoutes(t *testing.T) {
 		t.Errorf("Allow = %q, want GET", got)
 	}
 	do(t, srv, "POST", "/healthz", "").expectError(t, http.StatusMethodNotAllowed, domain.CodeInvalidRequest)
+}
+
+// TestBadGameIDIsRefusedUpFront: an id that breaks the rule (too long for
+// galaxy-game-{game_id} to stay one DNS label, or holding a dot) is 400 on
+// every endpoint that takes one and on the list cursor, before any
+// lifecycle call (not even a refusal is recorded: the call names no game).
+// The stores of server find nothing, so an answer from them would be a 404
+// or a 500, never the 400.
+func TestBadGameIDIsRefusedUpFront(t *testing.T) {
+	srv, lc := server(t, httpapi.Config{})
+	for _, id := range []string{strings.Repeat("g", domain.MaxGameIDLength+1), "game.1", "g.h"} {
+		var requests [][3]string // method, path, body
+		for _, op := range lifecycleOps {
+			requests = append(requests, [3]string{op.method, strings.Replace(op.path, "game-1", id, 1), op.body})
+		}
+		for _, read := range []string{"/" + id, "/" + id + "/operations", "/" + id + "/health", "?cursor=" + cursor(id)} {
+			requests = append(requests, [3]string{"GET", read, ""})
+		}
+		for _, r := range requests {
+			do(t, srv, r[0], runtimes+r[1], r[2]).expectError(t, http.StatusBadRequest, domain.CodeInvalidRequest)
+		}
+	}
+	if calls := lc.Calls(); len(calls) != 0 {
+		t.Errorf("the lifecycle was called: %+v", calls)
+	}
 }

@@ -155,6 +155,27 @@ func (e HealthStatus) Valid() bool {
 	}
 }
 
+// Defines values for LifecycleOutcome.
+const (
+	LifecycleOutcomeApplied    LifecycleOutcome = "applied"
+	LifecycleOutcomeFailure    LifecycleOutcome = "failure"
+	LifecycleOutcomeReplayNoOp LifecycleOutcome = "replay_no_op"
+)
+
+// Valid indicates whether the value is a known member of the LifecycleOutcome enum.
+func (e LifecycleOutcome) Valid() bool {
+	switch e {
+	case LifecycleOutcomeApplied:
+		return true
+	case LifecycleOutcomeFailure:
+		return true
+	case LifecycleOutcomeReplayNoOp:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for LivenessStatus.
 const (
 	LivenessStatusOk LivenessStatus = "ok"
@@ -426,6 +447,9 @@ type HealthStatus string
 // Example: galaxy/game:1.0.1
 type ImageRef = string
 
+// LifecycleOutcome The `X-Galaxy-Outcome` of a lifecycle answer.
+type LifecycleOutcome string
+
 // Liveness defines model for Liveness.
 type Liveness struct {
 	Status LivenessStatus `json:"status"`
@@ -578,17 +602,38 @@ type XGalaxyCaller = string
 // XRequestId defines model for XRequestId.
 type XRequestId = string
 
-// BadGateway defines model for BadGateway.
-type BadGateway = ErrorResponse
-
 // BadRequest defines model for BadRequest.
 type BadRequest = ErrorResponse
 
-// Conflict defines model for Conflict.
-type Conflict = ErrorResponse
-
 // InternalError defines model for InternalError.
 type InternalError = ErrorResponse
+
+// LifecycleBadGateway defines model for LifecycleBadGateway.
+type LifecycleBadGateway = ErrorResponse
+
+// LifecycleBadRequest defines model for LifecycleBadRequest.
+type LifecycleBadRequest = ErrorResponse
+
+// LifecycleConflict defines model for LifecycleConflict.
+type LifecycleConflict = ErrorResponse
+
+// LifecycleInternalError defines model for LifecycleInternalError.
+type LifecycleInternalError = ErrorResponse
+
+// LifecycleNotFound defines model for LifecycleNotFound.
+type LifecycleNotFound = ErrorResponse
+
+// LifecycleRuntime defines model for LifecycleRuntime.
+type LifecycleRuntime = RuntimeRecord
+
+// LifecycleServiceUnavailable defines model for LifecycleServiceUnavailable.
+type LifecycleServiceUnavailable = ErrorResponse
+
+// LifecycleUnauthorized defines model for LifecycleUnauthorized.
+type LifecycleUnauthorized = ErrorResponse
+
+// LifecycleUnprocessableEntity defines model for LifecycleUnprocessableEntity.
+type LifecycleUnprocessableEntity = ErrorResponse
 
 // NotFound defines model for NotFound.
 type NotFound = ErrorResponse
@@ -601,9 +646,6 @@ type ServiceUnavailable = ErrorResponse
 
 // Unauthorized defines model for Unauthorized.
 type Unauthorized = ErrorResponse
-
-// UnprocessableEntity defines model for UnprocessableEntity.
-type UnprocessableEntity = ErrorResponse
 
 // InternalListRuntimesParams defines parameters for InternalListRuntimes.
 type InternalListRuntimesParams struct {
@@ -2327,57 +2369,64 @@ func (r InternalGetRuntimeResponse) ContentType() string {
 
 // InternalCleanupRuntimeContainerResponse200Headers the declared response headers of an HTTP 200 response for InternalCleanupRuntimeContainer
 type InternalCleanupRuntimeContainerResponse200Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 // InternalCleanupRuntimeContainerResponse400Headers the declared response headers of an HTTP 400 response for InternalCleanupRuntimeContainer
 type InternalCleanupRuntimeContainerResponse400Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 // InternalCleanupRuntimeContainerResponse401Headers the declared response headers of an HTTP 401 response for InternalCleanupRuntimeContainer
 type InternalCleanupRuntimeContainerResponse401Headers struct {
 	WWWAuthenticate *string
+	XGalaxyOutcome  LifecycleOutcome
 	XRequestId      *string
 }
 
 // InternalCleanupRuntimeContainerResponse404Headers the declared response headers of an HTTP 404 response for InternalCleanupRuntimeContainer
 type InternalCleanupRuntimeContainerResponse404Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 // InternalCleanupRuntimeContainerResponse409Headers the declared response headers of an HTTP 409 response for InternalCleanupRuntimeContainer
 type InternalCleanupRuntimeContainerResponse409Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 // InternalCleanupRuntimeContainerResponse500Headers the declared response headers of an HTTP 500 response for InternalCleanupRuntimeContainer
 type InternalCleanupRuntimeContainerResponse500Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 // InternalCleanupRuntimeContainerResponse503Headers the declared response headers of an HTTP 503 response for InternalCleanupRuntimeContainer
 type InternalCleanupRuntimeContainerResponse503Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 type InternalCleanupRuntimeContainerResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Runtime
+	JSON200 *LifecycleRuntime
 	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *BadRequest
+	JSON400 *LifecycleBadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *Unauthorized
+	JSON401 *LifecycleUnauthorized
 	// JSON404 the response for an HTTP 404 `application/json` response
-	JSON404 *NotFound
+	JSON404 *LifecycleNotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
-	JSON409 *Conflict
+	JSON409 *LifecycleConflict
 	// JSON500 the response for an HTTP 500 `application/json` response
-	JSON500 *InternalError
+	JSON500 *LifecycleInternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
-	JSON503 *ServiceUnavailable
+	JSON503 *LifecycleServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *InternalCleanupRuntimeContainerResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -2395,37 +2444,37 @@ type InternalCleanupRuntimeContainerResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r InternalCleanupRuntimeContainerResponse) GetJSON200() *Runtime {
+func (r InternalCleanupRuntimeContainerResponse) GetJSON200() *LifecycleRuntime {
 	return r.JSON200
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r InternalCleanupRuntimeContainerResponse) GetJSON400() *BadRequest {
+func (r InternalCleanupRuntimeContainerResponse) GetJSON400() *LifecycleBadRequest {
 	return r.JSON400
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r InternalCleanupRuntimeContainerResponse) GetJSON401() *Unauthorized {
+func (r InternalCleanupRuntimeContainerResponse) GetJSON401() *LifecycleUnauthorized {
 	return r.JSON401
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
-func (r InternalCleanupRuntimeContainerResponse) GetJSON404() *NotFound {
+func (r InternalCleanupRuntimeContainerResponse) GetJSON404() *LifecycleNotFound {
 	return r.JSON404
 }
 
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
-func (r InternalCleanupRuntimeContainerResponse) GetJSON409() *Conflict {
+func (r InternalCleanupRuntimeContainerResponse) GetJSON409() *LifecycleConflict {
 	return r.JSON409
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
-func (r InternalCleanupRuntimeContainerResponse) GetJSON500() *InternalError {
+func (r InternalCleanupRuntimeContainerResponse) GetJSON500() *LifecycleInternalError {
 	return r.JSON500
 }
 
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
-func (r InternalCleanupRuntimeContainerResponse) GetJSON503() *ServiceUnavailable {
+func (r InternalCleanupRuntimeContainerResponse) GetJSON503() *LifecycleServiceUnavailable {
 	return r.JSON503
 }
 
@@ -2684,71 +2733,80 @@ func (r InternalListRuntimeOperationsResponse) ContentType() string {
 
 // InternalPatchRuntimeResponse200Headers the declared response headers of an HTTP 200 response for InternalPatchRuntime
 type InternalPatchRuntimeResponse200Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 // InternalPatchRuntimeResponse400Headers the declared response headers of an HTTP 400 response for InternalPatchRuntime
 type InternalPatchRuntimeResponse400Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 // InternalPatchRuntimeResponse401Headers the declared response headers of an HTTP 401 response for InternalPatchRuntime
 type InternalPatchRuntimeResponse401Headers struct {
 	WWWAuthenticate *string
+	XGalaxyOutcome  LifecycleOutcome
 	XRequestId      *string
 }
 
 // InternalPatchRuntimeResponse404Headers the declared response headers of an HTTP 404 response for InternalPatchRuntime
 type InternalPatchRuntimeResponse404Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 // InternalPatchRuntimeResponse409Headers the declared response headers of an HTTP 409 response for InternalPatchRuntime
 type InternalPatchRuntimeResponse409Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 // InternalPatchRuntimeResponse422Headers the declared response headers of an HTTP 422 response for InternalPatchRuntime
 type InternalPatchRuntimeResponse422Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 // InternalPatchRuntimeResponse500Headers the declared response headers of an HTTP 500 response for InternalPatchRuntime
 type InternalPatchRuntimeResponse500Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 // InternalPatchRuntimeResponse502Headers the declared response headers of an HTTP 502 response for InternalPatchRuntime
 type InternalPatchRuntimeResponse502Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 // InternalPatchRuntimeResponse503Headers the declared response headers of an HTTP 503 response for InternalPatchRuntime
 type InternalPatchRuntimeResponse503Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 type InternalPatchRuntimeResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Runtime
+	JSON200 *LifecycleRuntime
 	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *BadRequest
+	JSON400 *LifecycleBadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *Unauthorized
+	JSON401 *LifecycleUnauthorized
 	// JSON404 the response for an HTTP 404 `application/json` response
-	JSON404 *NotFound
+	JSON404 *LifecycleNotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
-	JSON409 *Conflict
+	JSON409 *LifecycleConflict
 	// JSON422 the response for an HTTP 422 `application/json` response
-	JSON422 *UnprocessableEntity
+	JSON422 *LifecycleUnprocessableEntity
 	// JSON500 the response for an HTTP 500 `application/json` response
-	JSON500 *InternalError
+	JSON500 *LifecycleInternalError
 	// JSON502 the response for an HTTP 502 `application/json` response
-	JSON502 *BadGateway
+	JSON502 *LifecycleBadGateway
 	// JSON503 the response for an HTTP 503 `application/json` response
-	JSON503 *ServiceUnavailable
+	JSON503 *LifecycleServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *InternalPatchRuntimeResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -2770,47 +2828,47 @@ type InternalPatchRuntimeResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r InternalPatchRuntimeResponse) GetJSON200() *Runtime {
+func (r InternalPatchRuntimeResponse) GetJSON200() *LifecycleRuntime {
 	return r.JSON200
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r InternalPatchRuntimeResponse) GetJSON400() *BadRequest {
+func (r InternalPatchRuntimeResponse) GetJSON400() *LifecycleBadRequest {
 	return r.JSON400
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r InternalPatchRuntimeResponse) GetJSON401() *Unauthorized {
+func (r InternalPatchRuntimeResponse) GetJSON401() *LifecycleUnauthorized {
 	return r.JSON401
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
-func (r InternalPatchRuntimeResponse) GetJSON404() *NotFound {
+func (r InternalPatchRuntimeResponse) GetJSON404() *LifecycleNotFound {
 	return r.JSON404
 }
 
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
-func (r InternalPatchRuntimeResponse) GetJSON409() *Conflict {
+func (r InternalPatchRuntimeResponse) GetJSON409() *LifecycleConflict {
 	return r.JSON409
 }
 
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
-func (r InternalPatchRuntimeResponse) GetJSON422() *UnprocessableEntity {
+func (r InternalPatchRuntimeResponse) GetJSON422() *LifecycleUnprocessableEntity {
 	return r.JSON422
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
-func (r InternalPatchRuntimeResponse) GetJSON500() *InternalError {
+func (r InternalPatchRuntimeResponse) GetJSON500() *LifecycleInternalError {
 	return r.JSON500
 }
 
 // GetJSON502 returns the response for an HTTP 502 `application/json` response
-func (r InternalPatchRuntimeResponse) GetJSON502() *BadGateway {
+func (r InternalPatchRuntimeResponse) GetJSON502() *LifecycleBadGateway {
 	return r.JSON502
 }
 
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
-func (r InternalPatchRuntimeResponse) GetJSON503() *ServiceUnavailable {
+func (r InternalPatchRuntimeResponse) GetJSON503() *LifecycleServiceUnavailable {
 	return r.JSON503
 }
 
@@ -2845,71 +2903,80 @@ func (r InternalPatchRuntimeResponse) ContentType() string {
 
 // InternalRestartRuntimeResponse200Headers the declared response headers of an HTTP 200 response for InternalRestartRuntime
 type InternalRestartRuntimeResponse200Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 // InternalRestartRuntimeResponse400Headers the declared response headers of an HTTP 400 response for InternalRestartRuntime
 type InternalRestartRuntimeResponse400Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 // InternalRestartRuntimeResponse401Headers the declared response headers of an HTTP 401 response for InternalRestartRuntime
 type InternalRestartRuntimeResponse401Headers struct {
 	WWWAuthenticate *string
+	XGalaxyOutcome  LifecycleOutcome
 	XRequestId      *string
 }
 
 // InternalRestartRuntimeResponse404Headers the declared response headers of an HTTP 404 response for InternalRestartRuntime
 type InternalRestartRuntimeResponse404Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 // InternalRestartRuntimeResponse409Headers the declared response headers of an HTTP 409 response for InternalRestartRuntime
 type InternalRestartRuntimeResponse409Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 // InternalRestartRuntimeResponse422Headers the declared response headers of an HTTP 422 response for InternalRestartRuntime
 type InternalRestartRuntimeResponse422Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 // InternalRestartRuntimeResponse500Headers the declared response headers of an HTTP 500 response for InternalRestartRuntime
 type InternalRestartRuntimeResponse500Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 // InternalRestartRuntimeResponse502Headers the declared response headers of an HTTP 502 response for InternalRestartRuntime
 type InternalRestartRuntimeResponse502Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 // InternalRestartRuntimeResponse503Headers the declared response headers of an HTTP 503 response for InternalRestartRuntime
 type InternalRestartRuntimeResponse503Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 type InternalRestartRuntimeResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Runtime
+	JSON200 *LifecycleRuntime
 	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *BadRequest
+	JSON400 *LifecycleBadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *Unauthorized
+	JSON401 *LifecycleUnauthorized
 	// JSON404 the response for an HTTP 404 `application/json` response
-	JSON404 *NotFound
+	JSON404 *LifecycleNotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
-	JSON409 *Conflict
+	JSON409 *LifecycleConflict
 	// JSON422 the response for an HTTP 422 `application/json` response
-	JSON422 *UnprocessableEntity
+	JSON422 *LifecycleUnprocessableEntity
 	// JSON500 the response for an HTTP 500 `application/json` response
-	JSON500 *InternalError
+	JSON500 *LifecycleInternalError
 	// JSON502 the response for an HTTP 502 `application/json` response
-	JSON502 *BadGateway
+	JSON502 *LifecycleBadGateway
 	// JSON503 the response for an HTTP 503 `application/json` response
-	JSON503 *ServiceUnavailable
+	JSON503 *LifecycleServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *InternalRestartRuntimeResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -2931,47 +2998,47 @@ type InternalRestartRuntimeResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r InternalRestartRuntimeResponse) GetJSON200() *Runtime {
+func (r InternalRestartRuntimeResponse) GetJSON200() *LifecycleRuntime {
 	return r.JSON200
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r InternalRestartRuntimeResponse) GetJSON400() *BadRequest {
+func (r InternalRestartRuntimeResponse) GetJSON400() *LifecycleBadRequest {
 	return r.JSON400
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r InternalRestartRuntimeResponse) GetJSON401() *Unauthorized {
+func (r InternalRestartRuntimeResponse) GetJSON401() *LifecycleUnauthorized {
 	return r.JSON401
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
-func (r InternalRestartRuntimeResponse) GetJSON404() *NotFound {
+func (r InternalRestartRuntimeResponse) GetJSON404() *LifecycleNotFound {
 	return r.JSON404
 }
 
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
-func (r InternalRestartRuntimeResponse) GetJSON409() *Conflict {
+func (r InternalRestartRuntimeResponse) GetJSON409() *LifecycleConflict {
 	return r.JSON409
 }
 
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
-func (r InternalRestartRuntimeResponse) GetJSON422() *UnprocessableEntity {
+func (r InternalRestartRuntimeResponse) GetJSON422() *LifecycleUnprocessableEntity {
 	return r.JSON422
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
-func (r InternalRestartRuntimeResponse) GetJSON500() *InternalError {
+func (r InternalRestartRuntimeResponse) GetJSON500() *LifecycleInternalError {
 	return r.JSON500
 }
 
 // GetJSON502 returns the response for an HTTP 502 `application/json` response
-func (r InternalRestartRuntimeResponse) GetJSON502() *BadGateway {
+func (r InternalRestartRuntimeResponse) GetJSON502() *LifecycleBadGateway {
 	return r.JSON502
 }
 
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
-func (r InternalRestartRuntimeResponse) GetJSON503() *ServiceUnavailable {
+func (r InternalRestartRuntimeResponse) GetJSON503() *LifecycleServiceUnavailable {
 	return r.JSON503
 }
 
@@ -3006,64 +3073,72 @@ func (r InternalRestartRuntimeResponse) ContentType() string {
 
 // InternalStartRuntimeResponse200Headers the declared response headers of an HTTP 200 response for InternalStartRuntime
 type InternalStartRuntimeResponse200Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 // InternalStartRuntimeResponse400Headers the declared response headers of an HTTP 400 response for InternalStartRuntime
 type InternalStartRuntimeResponse400Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 // InternalStartRuntimeResponse401Headers the declared response headers of an HTTP 401 response for InternalStartRuntime
 type InternalStartRuntimeResponse401Headers struct {
 	WWWAuthenticate *string
+	XGalaxyOutcome  LifecycleOutcome
 	XRequestId      *string
 }
 
 // InternalStartRuntimeResponse409Headers the declared response headers of an HTTP 409 response for InternalStartRuntime
 type InternalStartRuntimeResponse409Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 // InternalStartRuntimeResponse422Headers the declared response headers of an HTTP 422 response for InternalStartRuntime
 type InternalStartRuntimeResponse422Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 // InternalStartRuntimeResponse500Headers the declared response headers of an HTTP 500 response for InternalStartRuntime
 type InternalStartRuntimeResponse500Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 // InternalStartRuntimeResponse502Headers the declared response headers of an HTTP 502 response for InternalStartRuntime
 type InternalStartRuntimeResponse502Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 // InternalStartRuntimeResponse503Headers the declared response headers of an HTTP 503 response for InternalStartRuntime
 type InternalStartRuntimeResponse503Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 type InternalStartRuntimeResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Runtime
+	JSON200 *LifecycleRuntime
 	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *BadRequest
+	JSON400 *LifecycleBadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *Unauthorized
+	JSON401 *LifecycleUnauthorized
 	// JSON409 the response for an HTTP 409 `application/json` response
-	JSON409 *Conflict
+	JSON409 *LifecycleConflict
 	// JSON422 the response for an HTTP 422 `application/json` response
-	JSON422 *UnprocessableEntity
+	JSON422 *LifecycleUnprocessableEntity
 	// JSON500 the response for an HTTP 500 `application/json` response
-	JSON500 *InternalError
+	JSON500 *LifecycleInternalError
 	// JSON502 the response for an HTTP 502 `application/json` response
-	JSON502 *BadGateway
+	JSON502 *LifecycleBadGateway
 	// JSON503 the response for an HTTP 503 `application/json` response
-	JSON503 *ServiceUnavailable
+	JSON503 *LifecycleServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *InternalStartRuntimeResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -3083,42 +3158,42 @@ type InternalStartRuntimeResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r InternalStartRuntimeResponse) GetJSON200() *Runtime {
+func (r InternalStartRuntimeResponse) GetJSON200() *LifecycleRuntime {
 	return r.JSON200
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r InternalStartRuntimeResponse) GetJSON400() *BadRequest {
+func (r InternalStartRuntimeResponse) GetJSON400() *LifecycleBadRequest {
 	return r.JSON400
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r InternalStartRuntimeResponse) GetJSON401() *Unauthorized {
+func (r InternalStartRuntimeResponse) GetJSON401() *LifecycleUnauthorized {
 	return r.JSON401
 }
 
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
-func (r InternalStartRuntimeResponse) GetJSON409() *Conflict {
+func (r InternalStartRuntimeResponse) GetJSON409() *LifecycleConflict {
 	return r.JSON409
 }
 
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
-func (r InternalStartRuntimeResponse) GetJSON422() *UnprocessableEntity {
+func (r InternalStartRuntimeResponse) GetJSON422() *LifecycleUnprocessableEntity {
 	return r.JSON422
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
-func (r InternalStartRuntimeResponse) GetJSON500() *InternalError {
+func (r InternalStartRuntimeResponse) GetJSON500() *LifecycleInternalError {
 	return r.JSON500
 }
 
 // GetJSON502 returns the response for an HTTP 502 `application/json` response
-func (r InternalStartRuntimeResponse) GetJSON502() *BadGateway {
+func (r InternalStartRuntimeResponse) GetJSON502() *LifecycleBadGateway {
 	return r.JSON502
 }
 
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
-func (r InternalStartRuntimeResponse) GetJSON503() *ServiceUnavailable {
+func (r InternalStartRuntimeResponse) GetJSON503() *LifecycleServiceUnavailable {
 	return r.JSON503
 }
 
@@ -3153,57 +3228,64 @@ func (r InternalStartRuntimeResponse) ContentType() string {
 
 // InternalStopRuntimeResponse200Headers the declared response headers of an HTTP 200 response for InternalStopRuntime
 type InternalStopRuntimeResponse200Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 // InternalStopRuntimeResponse400Headers the declared response headers of an HTTP 400 response for InternalStopRuntime
 type InternalStopRuntimeResponse400Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 // InternalStopRuntimeResponse401Headers the declared response headers of an HTTP 401 response for InternalStopRuntime
 type InternalStopRuntimeResponse401Headers struct {
 	WWWAuthenticate *string
+	XGalaxyOutcome  LifecycleOutcome
 	XRequestId      *string
 }
 
 // InternalStopRuntimeResponse404Headers the declared response headers of an HTTP 404 response for InternalStopRuntime
 type InternalStopRuntimeResponse404Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 // InternalStopRuntimeResponse409Headers the declared response headers of an HTTP 409 response for InternalStopRuntime
 type InternalStopRuntimeResponse409Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 // InternalStopRuntimeResponse500Headers the declared response headers of an HTTP 500 response for InternalStopRuntime
 type InternalStopRuntimeResponse500Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 // InternalStopRuntimeResponse503Headers the declared response headers of an HTTP 503 response for InternalStopRuntime
 type InternalStopRuntimeResponse503Headers struct {
-	XRequestId *string
+	XGalaxyOutcome LifecycleOutcome
+	XRequestId     *string
 }
 
 type InternalStopRuntimeResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Runtime
+	JSON200 *LifecycleRuntime
 	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *BadRequest
+	JSON400 *LifecycleBadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *Unauthorized
+	JSON401 *LifecycleUnauthorized
 	// JSON404 the response for an HTTP 404 `application/json` response
-	JSON404 *NotFound
+	JSON404 *LifecycleNotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
-	JSON409 *Conflict
+	JSON409 *LifecycleConflict
 	// JSON500 the response for an HTTP 500 `application/json` response
-	JSON500 *InternalError
+	JSON500 *LifecycleInternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
-	JSON503 *ServiceUnavailable
+	JSON503 *LifecycleServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *InternalStopRuntimeResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -3221,37 +3303,37 @@ type InternalStopRuntimeResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r InternalStopRuntimeResponse) GetJSON200() *Runtime {
+func (r InternalStopRuntimeResponse) GetJSON200() *LifecycleRuntime {
 	return r.JSON200
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r InternalStopRuntimeResponse) GetJSON400() *BadRequest {
+func (r InternalStopRuntimeResponse) GetJSON400() *LifecycleBadRequest {
 	return r.JSON400
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r InternalStopRuntimeResponse) GetJSON401() *Unauthorized {
+func (r InternalStopRuntimeResponse) GetJSON401() *LifecycleUnauthorized {
 	return r.JSON401
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
-func (r InternalStopRuntimeResponse) GetJSON404() *NotFound {
+func (r InternalStopRuntimeResponse) GetJSON404() *LifecycleNotFound {
 	return r.JSON404
 }
 
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
-func (r InternalStopRuntimeResponse) GetJSON409() *Conflict {
+func (r InternalStopRuntimeResponse) GetJSON409() *LifecycleConflict {
 	return r.JSON409
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
-func (r InternalStopRuntimeResponse) GetJSON500() *InternalError {
+func (r InternalStopRuntimeResponse) GetJSON500() *LifecycleInternalError {
 	return r.JSON500
 }
 
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
-func (r InternalStopRuntimeResponse) GetJSON503() *ServiceUnavailable {
+func (r InternalStopRuntimeResponse) GetJSON503() *LifecycleServiceUnavailable {
 	return r.JSON503
 }
 
@@ -3880,49 +3962,49 @@ func ParseInternalCleanupRuntimeContainerResponse(rsp *http.Response) (*Internal
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Runtime
+		var dest LifecycleRuntime
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest LifecycleBadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
+		var dest LifecycleUnauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest NotFound
+		var dest LifecycleNotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest LifecycleConflict
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest LifecycleInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON500 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest ServiceUnavailable
+		var dest LifecycleServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -3933,6 +4015,13 @@ func ParseInternalCleanupRuntimeContainerResponse(rsp *http.Response) (*Internal
 	switch {
 	case rsp.StatusCode == 200:
 		var headers InternalCleanupRuntimeContainerResponse200Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -3943,6 +4032,13 @@ func ParseInternalCleanupRuntimeContainerResponse(rsp *http.Response) (*Internal
 		response.Headers200 = &headers
 	case rsp.StatusCode == 400:
 		var headers InternalCleanupRuntimeContainerResponse400Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -3960,6 +4056,13 @@ func ParseInternalCleanupRuntimeContainerResponse(rsp *http.Response) (*Internal
 			}
 			headers.WWWAuthenticate = &value
 		}
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -3970,6 +4073,13 @@ func ParseInternalCleanupRuntimeContainerResponse(rsp *http.Response) (*Internal
 		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers InternalCleanupRuntimeContainerResponse404Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -3980,6 +4090,13 @@ func ParseInternalCleanupRuntimeContainerResponse(rsp *http.Response) (*Internal
 		response.Headers404 = &headers
 	case rsp.StatusCode == 409:
 		var headers InternalCleanupRuntimeContainerResponse409Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -3990,6 +4107,13 @@ func ParseInternalCleanupRuntimeContainerResponse(rsp *http.Response) (*Internal
 		response.Headers409 = &headers
 	case rsp.StatusCode == 500:
 		var headers InternalCleanupRuntimeContainerResponse500Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4000,6 +4124,13 @@ func ParseInternalCleanupRuntimeContainerResponse(rsp *http.Response) (*Internal
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers InternalCleanupRuntimeContainerResponse503Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4273,63 +4404,63 @@ func ParseInternalPatchRuntimeResponse(rsp *http.Response) (*InternalPatchRuntim
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Runtime
+		var dest LifecycleRuntime
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest LifecycleBadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
+		var dest LifecycleUnauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest NotFound
+		var dest LifecycleNotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest LifecycleConflict
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest LifecycleUnprocessableEntity
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest LifecycleInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON500 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
-		var dest BadGateway
+		var dest LifecycleBadGateway
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON502 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest ServiceUnavailable
+		var dest LifecycleServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -4340,6 +4471,13 @@ func ParseInternalPatchRuntimeResponse(rsp *http.Response) (*InternalPatchRuntim
 	switch {
 	case rsp.StatusCode == 200:
 		var headers InternalPatchRuntimeResponse200Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4350,6 +4488,13 @@ func ParseInternalPatchRuntimeResponse(rsp *http.Response) (*InternalPatchRuntim
 		response.Headers200 = &headers
 	case rsp.StatusCode == 400:
 		var headers InternalPatchRuntimeResponse400Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4367,6 +4512,13 @@ func ParseInternalPatchRuntimeResponse(rsp *http.Response) (*InternalPatchRuntim
 			}
 			headers.WWWAuthenticate = &value
 		}
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4377,6 +4529,13 @@ func ParseInternalPatchRuntimeResponse(rsp *http.Response) (*InternalPatchRuntim
 		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers InternalPatchRuntimeResponse404Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4387,6 +4546,13 @@ func ParseInternalPatchRuntimeResponse(rsp *http.Response) (*InternalPatchRuntim
 		response.Headers404 = &headers
 	case rsp.StatusCode == 409:
 		var headers InternalPatchRuntimeResponse409Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4397,6 +4563,13 @@ func ParseInternalPatchRuntimeResponse(rsp *http.Response) (*InternalPatchRuntim
 		response.Headers409 = &headers
 	case rsp.StatusCode == 422:
 		var headers InternalPatchRuntimeResponse422Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4407,6 +4580,13 @@ func ParseInternalPatchRuntimeResponse(rsp *http.Response) (*InternalPatchRuntim
 		response.Headers422 = &headers
 	case rsp.StatusCode == 500:
 		var headers InternalPatchRuntimeResponse500Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4417,6 +4597,13 @@ func ParseInternalPatchRuntimeResponse(rsp *http.Response) (*InternalPatchRuntim
 		response.Headers500 = &headers
 	case rsp.StatusCode == 502:
 		var headers InternalPatchRuntimeResponse502Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4427,6 +4614,13 @@ func ParseInternalPatchRuntimeResponse(rsp *http.Response) (*InternalPatchRuntim
 		response.Headers502 = &headers
 	case rsp.StatusCode == 503:
 		var headers InternalPatchRuntimeResponse503Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4455,63 +4649,63 @@ func ParseInternalRestartRuntimeResponse(rsp *http.Response) (*InternalRestartRu
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Runtime
+		var dest LifecycleRuntime
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest LifecycleBadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
+		var dest LifecycleUnauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest NotFound
+		var dest LifecycleNotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest LifecycleConflict
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest LifecycleUnprocessableEntity
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest LifecycleInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON500 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
-		var dest BadGateway
+		var dest LifecycleBadGateway
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON502 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest ServiceUnavailable
+		var dest LifecycleServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -4522,6 +4716,13 @@ func ParseInternalRestartRuntimeResponse(rsp *http.Response) (*InternalRestartRu
 	switch {
 	case rsp.StatusCode == 200:
 		var headers InternalRestartRuntimeResponse200Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4532,6 +4733,13 @@ func ParseInternalRestartRuntimeResponse(rsp *http.Response) (*InternalRestartRu
 		response.Headers200 = &headers
 	case rsp.StatusCode == 400:
 		var headers InternalRestartRuntimeResponse400Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4549,6 +4757,13 @@ func ParseInternalRestartRuntimeResponse(rsp *http.Response) (*InternalRestartRu
 			}
 			headers.WWWAuthenticate = &value
 		}
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4559,6 +4774,13 @@ func ParseInternalRestartRuntimeResponse(rsp *http.Response) (*InternalRestartRu
 		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers InternalRestartRuntimeResponse404Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4569,6 +4791,13 @@ func ParseInternalRestartRuntimeResponse(rsp *http.Response) (*InternalRestartRu
 		response.Headers404 = &headers
 	case rsp.StatusCode == 409:
 		var headers InternalRestartRuntimeResponse409Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4579,6 +4808,13 @@ func ParseInternalRestartRuntimeResponse(rsp *http.Response) (*InternalRestartRu
 		response.Headers409 = &headers
 	case rsp.StatusCode == 422:
 		var headers InternalRestartRuntimeResponse422Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4589,6 +4825,13 @@ func ParseInternalRestartRuntimeResponse(rsp *http.Response) (*InternalRestartRu
 		response.Headers422 = &headers
 	case rsp.StatusCode == 500:
 		var headers InternalRestartRuntimeResponse500Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4599,6 +4842,13 @@ func ParseInternalRestartRuntimeResponse(rsp *http.Response) (*InternalRestartRu
 		response.Headers500 = &headers
 	case rsp.StatusCode == 502:
 		var headers InternalRestartRuntimeResponse502Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4609,6 +4859,13 @@ func ParseInternalRestartRuntimeResponse(rsp *http.Response) (*InternalRestartRu
 		response.Headers502 = &headers
 	case rsp.StatusCode == 503:
 		var headers InternalRestartRuntimeResponse503Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4637,56 +4894,56 @@ func ParseInternalStartRuntimeResponse(rsp *http.Response) (*InternalStartRuntim
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Runtime
+		var dest LifecycleRuntime
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest LifecycleBadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
+		var dest LifecycleUnauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest LifecycleConflict
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest LifecycleUnprocessableEntity
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest LifecycleInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON500 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
-		var dest BadGateway
+		var dest LifecycleBadGateway
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON502 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest ServiceUnavailable
+		var dest LifecycleServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -4697,6 +4954,13 @@ func ParseInternalStartRuntimeResponse(rsp *http.Response) (*InternalStartRuntim
 	switch {
 	case rsp.StatusCode == 200:
 		var headers InternalStartRuntimeResponse200Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4707,6 +4971,13 @@ func ParseInternalStartRuntimeResponse(rsp *http.Response) (*InternalStartRuntim
 		response.Headers200 = &headers
 	case rsp.StatusCode == 400:
 		var headers InternalStartRuntimeResponse400Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4724,6 +4995,13 @@ func ParseInternalStartRuntimeResponse(rsp *http.Response) (*InternalStartRuntim
 			}
 			headers.WWWAuthenticate = &value
 		}
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4734,6 +5012,13 @@ func ParseInternalStartRuntimeResponse(rsp *http.Response) (*InternalStartRuntim
 		response.Headers401 = &headers
 	case rsp.StatusCode == 409:
 		var headers InternalStartRuntimeResponse409Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4744,6 +5029,13 @@ func ParseInternalStartRuntimeResponse(rsp *http.Response) (*InternalStartRuntim
 		response.Headers409 = &headers
 	case rsp.StatusCode == 422:
 		var headers InternalStartRuntimeResponse422Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4754,6 +5046,13 @@ func ParseInternalStartRuntimeResponse(rsp *http.Response) (*InternalStartRuntim
 		response.Headers422 = &headers
 	case rsp.StatusCode == 500:
 		var headers InternalStartRuntimeResponse500Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4764,6 +5063,13 @@ func ParseInternalStartRuntimeResponse(rsp *http.Response) (*InternalStartRuntim
 		response.Headers500 = &headers
 	case rsp.StatusCode == 502:
 		var headers InternalStartRuntimeResponse502Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4774,6 +5080,13 @@ func ParseInternalStartRuntimeResponse(rsp *http.Response) (*InternalStartRuntim
 		response.Headers502 = &headers
 	case rsp.StatusCode == 503:
 		var headers InternalStartRuntimeResponse503Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4802,49 +5115,49 @@ func ParseInternalStopRuntimeResponse(rsp *http.Response) (*InternalStopRuntimeR
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Runtime
+		var dest LifecycleRuntime
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest LifecycleBadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
+		var dest LifecycleUnauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest NotFound
+		var dest LifecycleNotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest LifecycleConflict
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest LifecycleInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON500 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest ServiceUnavailable
+		var dest LifecycleServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -4855,6 +5168,13 @@ func ParseInternalStopRuntimeResponse(rsp *http.Response) (*InternalStopRuntimeR
 	switch {
 	case rsp.StatusCode == 200:
 		var headers InternalStopRuntimeResponse200Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4865,6 +5185,13 @@ func ParseInternalStopRuntimeResponse(rsp *http.Response) (*InternalStopRuntimeR
 		response.Headers200 = &headers
 	case rsp.StatusCode == 400:
 		var headers InternalStopRuntimeResponse400Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4882,6 +5209,13 @@ func ParseInternalStopRuntimeResponse(rsp *http.Response) (*InternalStopRuntimeR
 			}
 			headers.WWWAuthenticate = &value
 		}
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4892,6 +5226,13 @@ func ParseInternalStopRuntimeResponse(rsp *http.Response) (*InternalStopRuntimeR
 		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers InternalStopRuntimeResponse404Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4902,6 +5243,13 @@ func ParseInternalStopRuntimeResponse(rsp *http.Response) (*InternalStopRuntimeR
 		response.Headers404 = &headers
 	case rsp.StatusCode == 409:
 		var headers InternalStopRuntimeResponse409Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4912,6 +5260,13 @@ func ParseInternalStopRuntimeResponse(rsp *http.Response) (*InternalStopRuntimeR
 		response.Headers409 = &headers
 	case rsp.StatusCode == 500:
 		var headers InternalStopRuntimeResponse500Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4922,6 +5277,13 @@ func ParseInternalStopRuntimeResponse(rsp *http.Response) (*InternalStopRuntimeR
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers InternalStopRuntimeResponse503Headers
+		if values := rsp.Header.Values("X-Galaxy-Outcome"); len(values) > 0 {
+			var value LifecycleOutcome
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Galaxy-Outcome", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGalaxyOutcome = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

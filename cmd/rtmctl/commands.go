@@ -12,75 +12,87 @@ import (
 	"net/url"
 
 	"github.com/galaxy/rtmanager/api/client"
+	"github.com/galaxy/rtmanager/core/domain"
 )
 
 // command is one verb of the CLI.
 type command struct {
-	args  []string                              // positional argument names, for the arity check and its message
+	args  []string                              // positional argument names: arity check, argChecks, messages
 	flags func(*options, *flag.FlagSet)         // the command's own flags, if any
-	check func(args []string) error             // refuses bad arguments before any call, if set
 	run   func(s *session, args []string) error // calls the API and prints the answer
 }
 
+// Each command calls one operation of the generated client: do sends the
+// request, the client's Parse function decodes the answer. They are kept
+// apart so that call sees the answer's headers too (X-Galaxy-Outcome).
 var commands = map[string]command{
 	"list": {flags: (*options).bindList, run: runList},
 	"get": {args: []string{"GAME"}, run: func(s *session, a []string) error {
-		return show(s, func(ctx context.Context) (*client.InternalGetRuntimeResponse, error) {
-			return s.api.InternalGetRuntimeWithResponse(ctx, a[0], nil)
-		}, printRecord)
+		return show(s, func(ctx context.Context) (*http.Response, error) {
+			return s.api.InternalGetRuntime(ctx, a[0], nil)
+		}, client.ParseInternalGetRuntimeResponse, printRecord)
 	}},
 	"start": {args: []string{"GAME", "IMAGE_REF"}, run: func(s *session, a []string) error {
-		return show(s, func(ctx context.Context) (*client.InternalStartRuntimeResponse, error) {
-			return s.api.InternalStartRuntimeWithResponse(ctx, a[0], nil, client.StartRequest{ImageRef: a[1]})
-		}, printRecord)
+		return act(s, func(ctx context.Context) (*http.Response, error) {
+			return s.api.InternalStartRuntime(ctx, a[0], nil, client.StartRequest{ImageRef: a[1]})
+		}, client.ParseInternalStartRuntimeResponse, alreadyAs)
 	}},
-	"stop": {args: []string{"GAME", "REASON"}, check: checkStop, run: func(s *session, a []string) error {
-		return show(s, func(ctx context.Context) (*client.InternalStopRuntimeResponse, error) {
-			return s.api.InternalStopRuntimeWithResponse(ctx, a[0], nil, client.StopRequest{Reason: client.StopReason(a[1])})
-		}, printRecord)
+	"stop": {args: []string{"GAME", "REASON"}, run: func(s *session, a []string) error {
+		return act(s, func(ctx context.Context) (*http.Response, error) {
+			return s.api.InternalStopRuntime(ctx, a[0], nil, client.StopRequest{Reason: client.StopReason(a[1])})
+		}, client.ParseInternalStopRuntimeResponse, alreadyAs)
 	}},
 	"restart": {args: []string{"GAME"}, run: func(s *session, a []string) error {
-		return show(s, func(ctx context.Context) (*client.InternalRestartRuntimeResponse, error) {
-			return s.api.InternalRestartRuntimeWithResponse(ctx, a[0], nil, client.RestartRequest{})
-		}, printRecord)
+		return act(s, func(ctx context.Context) (*http.Response, error) {
+			return s.api.InternalRestartRuntime(ctx, a[0], nil, client.RestartRequest{})
+		}, client.ParseInternalRestartRuntimeResponse, alreadyAs)
 	}},
 	"patch": {args: []string{"GAME", "IMAGE_REF"}, run: func(s *session, a []string) error {
-		return show(s, func(ctx context.Context) (*client.InternalPatchRuntimeResponse, error) {
-			return s.api.InternalPatchRuntimeWithResponse(ctx, a[0], nil, client.PatchRequest{ImageRef: a[1]})
-		}, printRecord)
+		return act(s, func(ctx context.Context) (*http.Response, error) {
+			return s.api.InternalPatchRuntime(ctx, a[0], nil, client.PatchRequest{ImageRef: a[1]})
+		}, client.ParseInternalPatchRuntimeResponse, alreadyOn)
 	}},
 	"cleanup": {args: []string{"GAME"}, run: func(s *session, a []string) error {
-		return show(s, func(ctx context.Context) (*client.InternalCleanupRuntimeContainerResponse, error) {
-			return s.api.InternalCleanupRuntimeContainerWithResponse(ctx, a[0], nil)
-		}, printRecord)
+		return act(s, func(ctx context.Context) (*http.Response, error) {
+			return s.api.InternalCleanupRuntimeContainer(ctx, a[0], nil)
+		}, client.ParseInternalCleanupRuntimeContainerResponse, alreadyAs)
 	}},
 	"ops": {args: []string{"GAME"}, flags: (*options).bindPaging, run: func(s *session, a []string) error {
 		params := &client.InternalListRuntimeOperationsParams{Limit: s.opts.limit, Cursor: s.opts.cursor}
-		return show(s, func(ctx context.Context) (*client.InternalListRuntimeOperationsResponse, error) {
-			return s.api.InternalListRuntimeOperationsWithResponse(ctx, a[0], params)
-		}, printOperations)
+		return show(s, func(ctx context.Context) (*http.Response, error) {
+			return s.api.InternalListRuntimeOperations(ctx, a[0], params)
+		}, client.ParseInternalListRuntimeOperationsResponse, printOperations)
 	}},
 	"health": {args: []string{"GAME"}, run: func(s *session, a []string) error {
-		return show(s, func(ctx context.Context) (*client.InternalGetRuntimeHealthResponse, error) {
-			return s.api.InternalGetRuntimeHealthWithResponse(ctx, a[0], nil)
-		}, printHealth)
+		return show(s, func(ctx context.Context) (*http.Response, error) {
+			return s.api.InternalGetRuntimeHealth(ctx, a[0], nil)
+		}, client.ParseInternalGetRuntimeHealthResponse, printHealth)
 	}},
 }
 
-func checkStop(a []string) error {
-	if _, err := oneOf(a[1], stopReasons); err != nil {
-		return fmt.Errorf("REASON %q: %v", a[1], err)
-	}
-	return nil
+// argChecks refuse a bad positional argument, by its name, before any call:
+// the server would refuse it too, less clearly.
+var argChecks = map[string]func(string) error{
+	"GAME": func(v string) error {
+		if domain.ValidateGameID(v) != nil {
+			return errors.New("must be " + domain.GameIDRule)
+		}
+		return nil
+	},
+	"REASON": func(v string) error {
+		_, err := oneOf(v, stopReasons)
+		return err
+	},
 }
 
 func runList(s *session, _ []string) error {
 	params := client.InternalListRuntimesParams{Status: s.opts.status, Limit: s.opts.limit, Cursor: s.opts.cursor}
-	page := func(ctx context.Context) (*client.InternalListRuntimesResponse, error) {
-		return s.api.InternalListRuntimesWithResponse(ctx, &params)
+	page := func(ctx context.Context) (*http.Response, error) {
+		return s.api.InternalListRuntimes(ctx, &params)
 	}
+	parse := client.ParseInternalListRuntimesResponse
 	if !s.opts.all {
-		return show(s, page, printRuntimes)
+		return show(s, page, parse, printRuntimes)
 	}
 
 	// -o json still prints one document of the server's shape, with every
@@ -92,7 +104,7 @@ func runList(s *session, _ []string) error {
 	var all client.RuntimeList
 	seen := map[string]bool{}
 	for {
-		list, body, err := call(s, page)
+		list, body, _, err := call(s, page, parse)
 		if err != nil {
 			return err
 		}
@@ -161,43 +173,87 @@ func (e *apiError) Error() string {
 }
 
 // call performs one request, bounded by --timeout, and returns the 200
-// payload with the body it was decoded from. Any other answer is an
-// *apiError when it carries the error envelope, else a plain error.
-func call[T any, R response[T]](s *session, do func(context.Context) (R, error)) (*T, []byte, error) {
+// payload with the body it was decoded from and the answer's headers. Any
+// other answer is an *apiError when it carries the error envelope, else a
+// plain error.
+func call[T any, R response[T]](s *session, do func(context.Context) (*http.Response, error),
+	parse func(*http.Response) (R, error)) (v *T, body []byte, header http.Header, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.timeout)
 	defer cancel()
-	resp, err := do(ctx)
+	rsp, err := do(ctx)
+	var resp R
+	if err == nil {
+		resp, err = parse(rsp)
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		// Lifecycle calls run to completion even when the caller goes away
 		// (api/openapi.yaml), so giving up here does not undo anything.
-		return nil, nil, fmt.Errorf("no answer within %s; an operation the server has begun still completes, check it with 'rtmctl get' or 'rtmctl ops'", s.opts.timeout)
+		return nil, nil, nil, fmt.Errorf("no answer within %s; an operation the server has begun still completes, check it with 'rtmctl get' or 'rtmctl ops'", s.opts.timeout)
 	}
 	if err != nil {
 		if _, ok := errors.AsType[*url.Error](err); ok {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		// The client decodes every declared JSON answer; failing that,
 		// whatever answered does not speak the contract.
-		return nil, nil, fmt.Errorf("malformed answer: %w", err)
+		return nil, nil, nil, fmt.Errorf("malformed answer: %w", err)
 	}
 	if v := resp.GetJSON200(); v != nil {
-		return v, resp.GetBody(), nil
+		return v, resp.GetBody(), rsp.Header, nil
 	}
 	var envelope client.ErrorResponse
 	if json.Unmarshal(resp.GetBody(), &envelope) == nil && envelope.Error.Code != "" {
-		return nil, nil, &apiError{body: resp.GetBody(), detail: envelope.Error}
+		return nil, nil, nil, &apiError{body: resp.GetBody(), detail: envelope.Error}
 	}
-	return nil, nil, fmt.Errorf("unexpected answer: %s", resp.Status())
+	return nil, nil, nil, fmt.Errorf("unexpected answer: %s", resp.Status())
 }
 
 // show performs one call and prints its answer.
-func show[T any, R response[T]](s *session, do func(context.Context) (R, error), table func(*session, *T)) error {
-	v, body, err := call(s, do)
+func show[T any, R response[T]](s *session, do func(context.Context) (*http.Response, error),
+	parse func(*http.Response) (R, error), table func(*session, *T)) error {
+	v, body, _, err := call(s, do, parse)
 	if err != nil {
 		return err
 	}
 	emit(s, body, v, table)
 	return nil
+}
+
+// outcomeHeader is the contract's header saying what a lifecycle call did.
+const outcomeHeader = "X-Galaxy-Outcome"
+
+// act performs a lifecycle call and prints the record after it. A record
+// after a replay looks just as after work done, so a replay is also said
+// in words, "<replay(record)>: nothing to do", on stderr (like every note
+// of rtmctl) whatever the format: stdout stays the record, which -o json
+// prints exactly as served.
+func act[R response[client.RuntimeRecord]](s *session, do func(context.Context) (*http.Response, error),
+	parse func(*http.Response) (R, error), replay func(*client.RuntimeRecord) string) error {
+	rec, body, header, err := call(s, do, parse)
+	if err != nil {
+		return err
+	}
+	emit(s, body, rec, printRecord)
+	if client.LifecycleOutcome(header.Get(outcomeHeader)) == client.LifecycleOutcomeReplayNoOp {
+		fmt.Fprintf(s.stderr, "rtmctl: %s: nothing to do\n", replay(rec))
+	}
+	return nil
+}
+
+// alreadyAs words a replay by the state the runtime was found in: a start
+// finds it running the image asked for, a stop stopped (or removed), a
+// cleanup removed.
+func alreadyAs(r *client.RuntimeRecord) string {
+	if r.Status == client.RuntimeStatusRunning {
+		return "already running " + text(r.CurrentImageRef)
+	}
+	return "already " + string(r.Status)
+}
+
+// alreadyOn words a patch replay: the runtime is on the image asked for
+// already, running or stopped.
+func alreadyOn(r *client.RuntimeRecord) string {
+	return "already on " + text(r.CurrentImageRef)
 }
 
 // emit prints a successful answer: the body itself for scripts, a table for

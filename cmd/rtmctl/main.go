@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/galaxy/rtmanager/api/client"
+	"github.com/galaxy/rtmanager/api/paging"
+	"github.com/galaxy/rtmanager/core/domain"
 )
 
 // Exit statuses. 1 is kept for answers carrying an error code, so a script
@@ -51,7 +53,7 @@ Operate Runtime Manager through its internal REST API.
 Commands:
   list                    list runtime records, ordered by game id
       --status S          only records in status S (` + joinEnum(runtimeStatuses) + `)
-      --limit N           page size (server default 100, at most 500)
+      --limit N           page size, 1 to ` + strconv.Itoa(paging.MaxSize) + ` (default ` + strconv.Itoa(paging.DefaultSize) + `)
       --cursor C          start at page C (a previous next_cursor)
       --all               follow next_cursor through every page
   get GAME                show a game's runtime record
@@ -65,6 +67,16 @@ Commands:
       --limit N, --cursor C  as for list
   health GAME             show a game's latest health observation
   help                    show this help
+
+GAME is a game id: ` + domain.GameIDRule + `.
+rtmctl refuses any other id, a --limit out of range or an unknown REASON or
+--status before calling the server.
+
+A lifecycle command (start, stop, restart, patch, cleanup) prints the record
+after it; when the call changed nothing because the game already was as asked
+(the server's X-Galaxy-Outcome is replay_no_op), it also says so on stderr,
+e.g. "rtmctl: already stopped: nothing to do". -o json prints the record as
+served either way.
 
 Flags (before or after the command):
   --server URL            Runtime Manager address (env RTMCTL_SERVER, default ` + defaultServer + `)
@@ -112,8 +124,8 @@ func (o *options) bindGlobal(fs *flag.FlagSet) {
 func (o *options) bindPaging(fs *flag.FlagSet) {
 	fs.Func("limit", "", func(v string) error {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return errors.New("must be a positive integer")
+		if err != nil || n < 1 || n > paging.MaxSize {
+			return fmt.Errorf("must be an integer from 1 to %d", paging.MaxSize)
 		}
 		o.limit = &n
 		return nil
@@ -211,13 +223,14 @@ func run(args []string, stdout, stderr io.Writer, env func(string) string) int {
 		return usageError("usage: rtmctl %s", strings.Join(append([]string{name}, cmd.args...), " "))
 	}
 	for i, arg := range positional {
+		name := cmd.args[i]
 		if arg == "" {
-			return usageError("%s must not be empty", cmd.args[i])
+			return usageError("%s must not be empty", name)
 		}
-	}
-	if cmd.check != nil {
-		if err := cmd.check(positional); err != nil {
-			return usageError("%v", err)
+		if check := argChecks[name]; check != nil {
+			if err := check(arg); err != nil {
+				return usageError("%s %q: %v", name, arg, err)
+			}
 		}
 	}
 	if err := o.check(); err != nil {

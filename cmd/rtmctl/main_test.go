@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/galaxy/rtmanager/adapters/httpapi/contracttest"
+	"github.com/galaxy/rtmanager/api/paging"
+	"github.com/galaxy/rtmanager/core/domain"
 )
 
 const runtimesPath = "/api/v1/internal/runtimes"
@@ -31,9 +34,12 @@ type request struct {
 
 // fakeAPI answers "METHOD /path?query" from its canned answers and records
 // every request. Tests serve it through contracttest.Handler, so a canned
-// answer that strays from api/openapi.yaml fails the test.
+// answer that strays from api/openapi.yaml fails the test. A lifecycle
+// answer says what the call did in X-Galaxy-Outcome: failure for an error,
+// else outcome (applied when empty).
 type fakeAPI struct {
 	answers map[string]answer
+	outcome string
 
 	mu  sync.Mutex
 	got []request
@@ -53,6 +59,14 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if id := r.Header.Get("X-Request-Id"); id != "" {
 		w.Header().Set("X-Request-Id", id)
 	}
+	// Every POST and DELETE of the contract is a lifecycle operation.
+	if r.Method == http.MethodPost || r.Method == http.MethodDelete {
+		outcome := cmp.Or(f.outcome, "applied")
+		if a.status >= 400 {
+			outcome = "failure"
+		}
+		w.Header().Set("X-Galaxy-Outcome", outcome)
+	}
 	w.WriteHeader(a.status)
 	_, _ = io.WriteString(w, a.body+"\n")
 }
@@ -67,9 +81,14 @@ func (f *fakeAPI) requests() []request {
 func serve(t *testing.T, answers map[string]answer) (*fakeAPI, string) {
 	t.Helper()
 	f := &fakeAPI{answers: answers}
+	return f, serveAPI(t, f)
+}
+
+func serveAPI(t *testing.T, f *fakeAPI) string {
+	t.Helper()
 	srv := httptest.NewServer(contracttest.Handler(t, f))
 	t.Cleanup(srv.Close)
-	return f, srv.URL
+	return srv.URL
 }
 
 type result struct {
@@ -136,6 +155,9 @@ func TestEachCommandSendsItsRequestWithCallerRequestIDAndToken(t *testing.T) {
 		{"list", []string{"list"}, "GET " + runtimesPath, "", runtimeList("", running("game-42"))},
 		{"list with filter and page", []string{"list", "--status", "stopped", "--limit", "2", "--cursor", "Z2FtZQ"},
 			"GET " + runtimesPath + "?status=stopped&limit=2&cursor=Z2FtZQ", "", runtimeList("")},
+		{"list with the largest page", []string{"list", "--limit", "500"}, "GET " + runtimesPath + "?limit=500", "", runtimeList("")},
+		{"get of the longest game id", []string{"get", strings.Repeat("g", 51)}, "GET " + runtimesPath + "/" + strings.Repeat("g", 51), "",
+			running(strings.Repeat("g", 51))},
 		{"get", []string{"get", "game-42"}, "GET " + game, "", running("game-42")},
 		{"start", []string{"start", "game-42", "galaxy/game:1.0.1"}, "POST " + game + "/start", `{"image_ref":"galaxy/game:1.0.1"}`, running("game-42")},
 		{"stop", []string{"stop", "game-42", "admin_request"}, "POST " + game + "/stop", `{"reason":"admin_request"}`,
@@ -422,8 +444,8 @@ func TestRefusalsExitOneWithTheErrorCode(t *testing.T) {
 		stderr   string
 	}{
 		{"404 not found", []string{"get", "game-42"}, "GET " + game,
-			answer{404, envelope("not_found", "no runtime record for game-42")},
-			"rtmctl: not_found: no runtime record for game-42\n"},
+			answer{404, envelope("not_found", "no runtime for game game-42")},
+			"rtmctl: not_found: no runtime for game game-42\n"},
 		{"409 conflict", []string{"restart", "game-42"}, "POST " + game + "/restart",
 			answer{409, envelope("conflict", "another operation on this game is in progress")},
 			"rtmctl: conflict: another operation on this game is in progress\n"},
@@ -475,7 +497,12 @@ func TestUsageErrorsExitTwoWithoutCallingTheServer(t *testing.T) {
 			`rtmctl: REASON "bored": must be one of orphan_cleanup, cancelled, finished, admin_request, timeout`},
 		{"unknown output format", []string{"list", "-o", "yaml"}, `rtmctl: invalid value "yaml" for flag -o: must be table or json`},
 		{"unknown status", []string{"list", "--status", "paused"}, `rtmctl: invalid value "paused" for flag -status: must be one of running, stopped, removed`},
-		{"limit not positive", []string{"ops", "game-42", "--limit", "0"}, `rtmctl: invalid value "0" for flag -limit: must be a positive integer`},
+		{"limit not positive", []string{"ops", "game-42", "--limit", "0"}, `rtmctl: invalid value "0" for flag -limit: must be an integer from 1 to 500`},
+		{"limit over the page size", []string{"list", "--limit", "9999"}, `rtmctl: invalid value "9999" for flag -limit: must be an integer from 1 to 500`},
+		{"limit just over the page size", []string{"ops", "game-42", "--limit", "501"}, `rtmctl: invalid value "501" for flag -limit: must be an integer from 1 to 500`},
+		{"game id with a dot", []string{"stop", "game.42", "finished"},
+			`rtmctl: GAME "game.42": must be 1 to 51 characters: ASCII letters, digits, '_' and '-', starting with a letter or digit`},
+		{"game id of 52 characters", []string{"get", strings.Repeat("g", 52)}, `rtmctl: GAME "` + strings.Repeat("g", 52) + `": must be 1 to 51`},
 		{"flag of another command", []string{"ops", "game-42", "--all"}, "rtmctl: flag provided but not defined: -all"},
 		{"unknown global flag", []string{"--verbose", "list"}, "rtmctl: flag provided but not defined: -verbose"},
 		{"server without scheme", []string{"list", "--server", "localhost:8096"}, `rtmctl: --server "localhost:8096": want an http:// or https:// URL`},
@@ -563,5 +590,88 @@ func TestNoUsableAnswerExitsThree(t *testing.T) {
 				t.Errorf("stdout %q, want nothing", r.stdout)
 			}
 		})
+	}
+}
+
+// TestBadGameIDIsRefusedLocally: every command that takes a game refuses an
+// id outside the rule with a usage error, sending nothing.
+func TestBadGameIDIsRefusedLocally(t *testing.T) {
+	placeholders := map[string]string{"IMAGE_REF": "galaxy/game:1.0.1", "REASON": "finished"}
+	for name, cmd := range commands {
+		if len(cmd.args) == 0 || cmd.args[0] != "GAME" {
+			continue
+		}
+		for _, id := range []string{"game.42", strings.Repeat("g", 52), "game 42", "_game"} {
+			args := []string{name, id}
+			for _, arg := range cmd.args[1:] {
+				args = append(args, placeholders[arg])
+			}
+			api, url := serve(t, nil)
+			r := rtmctl(map[string]string{"RTMCTL_SERVER": url}, args...)
+			want := fmt.Sprintf("rtmctl: GAME %q: must be %s\n", id, domain.GameIDRule)
+			if r.code != exitUsage || !strings.HasPrefix(r.stderr, want) || r.stdout != "" || len(api.requests()) != 0 {
+				t.Errorf("%q: exit %d, stdout %q, stderr %q, %d requests; want exit %d and %q",
+					args, r.code, r.stdout, r.stderr, len(api.requests()), exitUsage, want)
+			}
+		}
+	}
+}
+
+func TestHelpStatesTheRulesItChecks(t *testing.T) {
+	for _, rule := range []string{
+		"GAME is a game id: " + domain.GameIDRule,
+		fmt.Sprintf("page size, 1 to %d (default %d)", paging.MaxSize, paging.DefaultSize),
+	} {
+		if !strings.Contains(usage, rule) {
+			t.Errorf("the help does not say %q", rule)
+		}
+	}
+}
+
+// TestReplaysSayNothingWasDone: a lifecycle call the server answers as a
+// replay (X-Galaxy-Outcome: replay_no_op) prints the record as usual and
+// says on stderr, in the command's words, that nothing was done; -o json
+// still prints just the record on stdout.
+func TestReplaysSayNothingWasDone(t *testing.T) {
+	game := runtimesPath + "/game-42"
+	stopped := record("game-42", "stopped", "3f4e9a1c2b7d", "galaxy/game:1.0.1", "2026-05-01T12:00:00Z")
+	removed := record("game-42", "removed", "3f4e9a1c2b7d", "galaxy/game:1.0.1", "2026-05-01T12:00:00Z")
+	tests := []struct {
+		args     []string
+		endpoint string
+		reply    string
+		note     string
+	}{
+		{[]string{"start", "game-42", "galaxy/game:1.0.1"}, "POST " + game + "/start", running("game-42"),
+			"rtmctl: already running galaxy/game:1.0.1: nothing to do\n"},
+		{[]string{"stop", "game-42", "finished"}, "POST " + game + "/stop", stopped, "rtmctl: already stopped: nothing to do\n"},
+		{[]string{"stop", "game-42", "finished"}, "POST " + game + "/stop", removed, "rtmctl: already removed: nothing to do\n"},
+		{[]string{"cleanup", "game-42"}, "DELETE " + game + "/container", removed, "rtmctl: already removed: nothing to do\n"},
+		{[]string{"patch", "game-42", "galaxy/game:1.0.1"}, "POST " + game + "/patch", running("game-42"),
+			"rtmctl: already on galaxy/game:1.0.1: nothing to do\n"},
+		{[]string{"patch", "game-42", "galaxy/game:1.0.1"}, "POST " + game + "/patch", stopped,
+			"rtmctl: already on galaxy/game:1.0.1: nothing to do\n"},
+	}
+	for _, tt := range tests {
+		for _, output := range []string{"table", "json"} {
+			t.Run(strings.Join(tt.args, " ")+" "+output, func(t *testing.T) {
+				url := serveAPI(t, &fakeAPI{answers: map[string]answer{tt.endpoint: {200, tt.reply}}, outcome: "replay_no_op"})
+				r := rtmctl(nil, append([]string{"--server", url, "-o", output}, tt.args...)...)
+				if r.code != exitOK || r.stderr != tt.note {
+					t.Errorf("exit %d, stderr %q, want 0 and %q", r.code, r.stderr, tt.note)
+				}
+				if output == "json" && r.stdout != pretty(t, tt.reply) {
+					t.Errorf("stdout:\n%s\nwant the record as served", r.stdout)
+				}
+				if output == "table" && !strings.HasPrefix(r.stdout, "game_id:               game-42\n") {
+					t.Errorf("stdout:\n%s\nwant the record", r.stdout)
+				}
+			})
+		}
+	}
+	// Work done says nothing more than the record.
+	url := serveAPI(t, &fakeAPI{answers: map[string]answer{"POST " + game + "/stop": {200, stopped}}, outcome: "applied"})
+	if r := rtmctl(nil, "--server", url, "stop", "game-42", "finished"); r.code != exitOK || r.stderr != "" {
+		t.Errorf("applied stop: exit %d, stderr %q", r.code, r.stderr)
 	}
 }

@@ -130,7 +130,7 @@ func TestBadStopReasonIsRefused(t *testing.T) {
 // game, so it is refused before anything — no container, no record, no row.
 func TestInvalidGameIDCreatesNothing(t *testing.T) {
 	s := harness.Start(t, harness.Options{})
-	for _, bad := range []string{"..%2Fx", "%20", "a%20b", strings.Repeat("g", 200), "-lead", "g%C3%BC"} {
+	for _, bad := range []string{"..%2Fx", "%20", "a%20b", strings.Repeat("g", 200), "-lead", "g%C3%BC", "game.42", strings.Repeat("g", 52)} {
 		expect(t, call(t, s, http.MethodPost, rt(bad)+"/start", map[string]string{"image_ref": "galaxy/game:1.0.0"}), 400, "invalid_request")
 		expect(t, call(t, s, http.MethodPost, rt(bad)+"/stop", map[string]string{"reason": "finished"}), 400, "invalid_request")
 	}

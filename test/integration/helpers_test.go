@@ -76,6 +76,14 @@ func expect(t *testing.T, r reply, status int, code string) {
 	}
 }
 
+// expectOutcome checks what a lifecycle answer says it did (X-Galaxy-Outcome).
+func expectOutcome(t *testing.T, r reply, want string) {
+	t.Helper()
+	if got := r.Header.Get("X-Galaxy-Outcome"); got != want {
+		t.Errorf("X-Galaxy-Outcome %q, want %q (%d %s)", got, want, r.Status, r.Raw)
+	}
+}
+
 func str(m map[string]any, k string) string {
 	v, _ := m[k].(string)
 	return v

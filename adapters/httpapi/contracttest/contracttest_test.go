@@ -47,8 +47,16 @@ func answer(status int, contentType, body string, echo bool) http.Handler {
 	})
 }
 
+// withHeader is h with one more response header.
+func withHeader(h http.Handler, name, value string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(name, value)
+		h.ServeHTTP(w, r)
+	})
+}
+
 func TestChecks(t *testing.T) {
-	envelope := `{"error":{"code":"not_found","message":"no runtime record for g"}}`
+	envelope := `{"error":{"code":"not_found","message":"no runtime for game g"}}`
 	cases := []struct {
 		name         string
 		method, path string
@@ -73,6 +81,15 @@ func TestChecks(t *testing.T) {
 			requestID: "r2", violation: "not echoed"},
 		{name: "unrouted, not an envelope", method: "GET", path: "/nope", handler: answer(404, "text/plain", "404 page not found", true),
 			violation: "not JSON"},
+		{name: "lifecycle record with its outcome", method: "POST", path: "/api/v1/internal/runtimes/g/stop",
+			handler: withHeader(answer(200, jsonType, record, true), "X-Galaxy-Outcome", "replay_no_op")},
+		{name: "lifecycle error with its outcome", method: "DELETE", path: "/api/v1/internal/runtimes/g/container",
+			handler: withHeader(answer(404, jsonType, envelope, true), "X-Galaxy-Outcome", "failure")},
+		{name: "lifecycle answer without its outcome", method: "POST", path: "/api/v1/internal/runtimes/g/start",
+			handler: answer(200, jsonType, record, true), violation: `response header "X-Galaxy-Outcome" missing`},
+		{name: "unknown outcome", method: "POST", path: "/api/v1/internal/runtimes/g/restart",
+			handler:   withHeader(answer(409, jsonType, `{"error":{"code":"conflict","message":"busy"}}`, true), "X-Galaxy-Outcome", "done"),
+			violation: `response header "X-Galaxy-Outcome" doesn't match schema`},
 		{name: "unrouted, wrong status", method: "GET", path: "/api/v1/internal/runtimes/g/start", handler: answer(404, jsonType, envelope, true),
 			violation: "must be 405"},
 	}
