@@ -5,7 +5,6 @@ package main
 
 import (
 	"cmp"
-	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/galaxy/rtmanager/adapters/randid"
 	"github.com/galaxy/rtmanager/api/client"
 	"github.com/galaxy/rtmanager/api/paging"
 	"github.com/galaxy/rtmanager/core/domain"
@@ -184,7 +184,7 @@ func run(args []string, stdout, stderr io.Writer, env func(string) string) int {
 		output:  outputTable,
 		timeout: defaultTimeout,
 		// A stable prefix makes the CLI's calls easy to spot in source_ref.
-		requestID: "rtmctl-" + rand.Text(),
+		requestID: "rtmctl-" + randid.New(),
 	}
 	usageError := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "rtmctl: "+format+"\nRun 'rtmctl help' for usage.\n", a...)
