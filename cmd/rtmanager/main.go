@@ -18,10 +18,15 @@ import (
 
 	"github.com/galaxy/rtmanager/di"
 	"github.com/galaxy/rtmanager/internal/config"
+	"github.com/galaxy/rtmanager/internal/server"
 )
 
 // bootTimeout bounds the boot checks (Docker, PostgreSQL and migrations, Redis).
 const bootTimeout = 2 * time.Minute
+
+// runtimesRefresh is how often the runtimes-by-status gauge is re-read from
+// PostgreSQL: often enough for a dashboard, rare enough to cost nothing.
+const runtimesRefresh = 15 * time.Second
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -127,7 +132,16 @@ func serve(stderr io.Writer) int {
 		log.Error("listen", "addr", cfg.InternalHTTPAddr, "err", err)
 		return 1
 	}
-	if err := app.Serve(ctx, ln); err != nil {
+	gaugeCtx, stopGauge := context.WithCancel(ctx)
+	gaugeDone := make(chan struct{})
+	go func() {
+		defer close(gaugeDone)
+		app.Metrics.RefreshRuntimes(gaugeCtx, app.Runtimes, runtimesRefresh, log)
+	}()
+	err = server.Serve(ctx, ln, app.Handler, cfg.ShutdownTimeout, log)
+	stopGauge()
+	<-gaugeDone
+	if err != nil {
 		log.Error("serve", "err", err)
 		return 1
 	}
