@@ -20,7 +20,7 @@ import (
 // Prefix of every variable.
 const Prefix = "RTMANAGER_"
 
-// Streams are the Redis stream keys (SPEC §6).
+// Streams are the Redis stream keys (contract §6).
 type Streams struct {
 	StartJobs           string
 	StopJobs            string
