@@ -1,6 +1,7 @@
 // Package config reads the RTMANAGER_* environment (contract §9) into one
-// typed struct. Every invalid value is refused with one line naming the variable, so
-// a misconfigured process stops at boot instead of misbehaving later.
+// typed struct. Every invalid value is refused with one line naming the
+// variable, so a misconfigured process stops at boot instead of misbehaving
+// later.
 package config
 
 import (
