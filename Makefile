@@ -6,7 +6,10 @@ GO        ?= go
 TOOL      := $(GO) tool -modfile=tools/go.mod
 BIN       := bin
 # `make run` runs on the Docker host itself, so RTM reaches engines by container IP.
-LOCAL_ENV := RTMANAGER_ENGINE_ADDRESS=$${RTMANAGER_ENGINE_ADDRESS:-container_ip} \
+# It sets no token, and the API drives the Docker daemon: it listens on loopback
+# unless RTMANAGER_INTERNAL_HTTP_ADDR says otherwise.
+LOCAL_ENV := RTMANAGER_INTERNAL_HTTP_ADDR=$${RTMANAGER_INTERNAL_HTTP_ADDR:-127.0.0.1:8096} \
+             RTMANAGER_ENGINE_ADDRESS=$${RTMANAGER_ENGINE_ADDRESS:-container_ip} \
              RTMANAGER_GAME_STATE_ROOT=$${RTMANAGER_GAME_STATE_ROOT:-/var/lib/galaxy/games} \
              RTMANAGER_LOG_FORMAT=$${RTMANAGER_LOG_FORMAT:-text}
 

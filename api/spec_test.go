@@ -1,10 +1,8 @@
 package api_test
 
 import (
-	"bufio"
-	"os"
-	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -12,7 +10,7 @@ import (
 
 	"github.com/galaxy/rtmanager/api"
 	"github.com/galaxy/rtmanager/core/domain"
-	"github.com/galaxy/rtmanager/internal/testenv"
+	"github.com/galaxy/rtmanager/internal/contractdoc"
 )
 
 func load(t *testing.T) *openapi3.T {
@@ -33,51 +31,29 @@ func TestLoadValidates(t *testing.T) {
 	// default), so every example is a valid instance of its schema.
 }
 
-// specTable reads the endpoint table of SPEC §5 as "METHOD path operationId"
-// lines, with "—" for an endpoint without operationId.
-func specTable(t *testing.T) []string {
+// contractOperations reads the operations table of contract §5 as
+// "METHOD path operationId" lines, with "—" for an endpoint without an
+// operationId.
+func contractOperations(t *testing.T) []string {
 	t.Helper()
-	path := filepath.Join(testenv.RepoRoot(t), "..", "shared", "SPEC.md")
-	f, err := os.Open(path)
+	rows, err := contractdoc.Table("## 5.")
 	if err != nil {
-		t.Fatalf("the product specification is needed to check the contract against it: %v", err)
-	}
-	defer f.Close()
-	var rows []string
-	inSection := false
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, "## ") {
-			inSection = strings.HasPrefix(line, "## 5.")
-			continue
-		}
-		if !inSection || !strings.HasPrefix(line, "|") {
-			continue
-		}
-		cells := strings.Split(strings.Trim(line, "|"), "|")
-		if len(cells) < 3 {
-			continue
-		}
-		method := strings.TrimSpace(cells[0])
-		if !slices.Contains([]string{"GET", "POST", "PUT", "PATCH", "DELETE"}, method) {
-			continue // header and separator rows
-		}
-		unquote := func(s string) string { return strings.Trim(strings.TrimSpace(s), "`") }
-		rows = append(rows, method+" "+unquote(cells[1])+" "+unquote(cells[2]))
-	}
-	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) == 0 {
-		t.Fatalf("%s: found no endpoint table in §5", path)
+	var out []string
+	for _, r := range rows {
+		id := contractdoc.Code(r[2])
+		if r[2] == "—" {
+			id = "—"
+		}
+		out = append(out, r[0]+" "+contractdoc.Code(r[1])+" "+id)
 	}
-	slices.Sort(rows)
-	return rows
+	slices.Sort(out)
+	return out
 }
 
-func TestOperationsMatchSpecTable(t *testing.T) {
-	want := specTable(t)
+func TestOperationsMatchTheContract(t *testing.T) {
+	want := contractOperations(t)
 	var got []string
 	for path, item := range load(t).Paths.Map() {
 		for method, op := range item.Operations() {
@@ -90,7 +66,124 @@ func TestOperationsMatchSpecTable(t *testing.T) {
 	}
 	slices.Sort(got)
 	if !slices.Equal(got, want) {
-		t.Errorf("operations of api/openapi.yaml differ from SPEC §5\n got: %q\nwant: %q", got, want)
+		t.Errorf("operations of api/openapi.yaml differ from contract §5\n got: %q\nwant: %q", got, want)
+	}
+}
+
+// TestErrorCodesAreTheContracts: the codes of contract §2.4 are exactly the
+// domain's, in its order.
+func TestErrorCodesAreTheContracts(t *testing.T) {
+	rows, err := contractdoc.Table("### 2.4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc []string
+	for _, r := range rows {
+		doc = append(doc, contractdoc.Code(r[0]))
+	}
+	if got := strs(domain.AllErrorCodes); !slices.Equal(doc, got) {
+		t.Errorf("contract §2.4 codes %q, domain.AllErrorCodes %q", doc, got)
+	}
+}
+
+// TestDomainEnumsAreTheContracts: every enum of contract §2.3 lists exactly
+// the domain's values, in the domain's order (the order of stop reasons is
+// frozen, and one order everywhere keeps the lists comparable by eye).
+func TestDomainEnumsAreTheContracts(t *testing.T) {
+	rows, err := contractdoc.Table("### 2.3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	domainEnums := map[string][]string{
+		"Status":          strs(domain.AllStatuses),
+		"OpKind":          strs(domain.AllOpKinds),
+		"OpSource":        strs(domain.AllOpSources),
+		"Outcome":         strs(domain.AllOutcomes),
+		"StopReason":      strs(domain.AllStopReasons),
+		"HealthEventType": strs(domain.AllHealthEventTypes),
+		"HealthStatus":    strs(domain.AllHealthStatuses),
+		"HealthSource":    strs(domain.AllHealthSources),
+		"PullPolicy":      strs(domain.AllPullPolicies),
+	}
+	seen := map[string]bool{}
+	for _, r := range rows {
+		typ := contractdoc.Code(r[1])
+		want, ok := domainEnums[typ]
+		if !ok {
+			t.Errorf("contract §2.3 names %q, which this test does not know in core/domain", r[1])
+			continue
+		}
+		seen[typ] = true
+		if doc := contractdoc.Codes(r[2]); !slices.Equal(doc, want) {
+			t.Errorf("%s: contract %q, domain %q", typ, doc, want)
+		}
+	}
+	for typ := range domainEnums {
+		if !seen[typ] {
+			t.Errorf("contract §2.3 does not list %s", typ)
+		}
+	}
+}
+
+// TestHealthEventTableCoversEveryType: contract §6.5 says who emits each
+// health event type and with which details; every type has its row.
+func TestHealthEventTableCoversEveryType(t *testing.T) {
+	rows, err := contractdoc.Table("#### Health event details")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc []string
+	for _, r := range rows {
+		doc = append(doc, contractdoc.Code(r[0]))
+	}
+	if want := strs(domain.AllHealthEventTypes); !slices.Equal(doc, want) {
+		t.Errorf("contract §6.5 details rows %q, domain types %q", doc, want)
+	}
+}
+
+// TestNotificationTypesAreTheContracts: the notification types of contract
+// §6.4 are exactly those the domain owes for a failed start.
+func TestNotificationTypesAreTheContracts(t *testing.T) {
+	rows, err := contractdoc.Table("### 6.4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc []string
+	for _, r := range rows {
+		if contractdoc.Code(r[0]) == "notification_type" {
+			doc = contractdoc.Codes(r[1])
+		}
+	}
+	var code []string
+	for _, c := range domain.AllErrorCodes {
+		if nt, ok := domain.NotificationForCode(c); ok {
+			code = append(code, string(nt))
+		}
+	}
+	slices.Sort(doc)
+	slices.Sort(code)
+	if len(doc) == 0 || !slices.Equal(doc, code) {
+		t.Errorf("contract §6.4 notification types %q, domain %q", doc, code)
+	}
+}
+
+// TestGameIDRuleIsTheContracts: the rule of contract §2.1 is the domain's
+// pattern and length (TestGameIDPatternMatchesDomain holds the OpenAPI
+// GameId schema to the domain).
+func TestGameIDRuleIsTheContracts(t *testing.T) {
+	rows, err := contractdoc.Table("#### Game id rule")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule := map[string]string{}
+	for _, r := range rows {
+		rule[r[0]] = contractdoc.Code(r[1])
+	}
+	if rule["pattern"] != domain.GameIDPattern {
+		t.Errorf("contract pattern %q, domain %q", rule["pattern"], domain.GameIDPattern)
+	}
+	if rule["maximum length"] != strconv.Itoa(domain.MaxGameIDLength) {
+		t.Errorf("contract maximum length %q, domain %d", rule["maximum length"], domain.MaxGameIDLength)
 	}
 }
 

@@ -165,18 +165,3 @@ func ProvideHandler(cfg config.Config, svc *lifecycle.Service, runtimes *postgre
 		Metrics: m.Handler(), Token: cfg.InternalToken, Logger: log,
 	})
 }
-
-// RuntimeCounter refreshes the runtimes-by-status gauge.
-type RuntimeCounter func(ctx context.Context) error
-
-// ProvideRuntimeCounter reads the per-status counts into the metrics gauge.
-func ProvideRuntimeCounter(runtimes *postgres.RuntimeStore, m *metrics.Metrics) RuntimeCounter {
-	return func(ctx context.Context) error {
-		counts, err := runtimes.CountByStatus(ctx)
-		if err != nil {
-			return err
-		}
-		m.SetRuntimes(counts)
-		return nil
-	}
-}

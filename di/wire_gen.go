@@ -91,8 +91,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func
 		cleanup()
 		return nil, nil, err
 	}
-	runtimeCounter := ProvideRuntimeCounter(runtimeStore, metricsMetrics)
-	app := NewApp(cfg, log, handler, service, metricsMetrics, runtimeCounter)
+	app := NewApp(handler, service, metricsMetrics, runtimeStore)
 	return app, func() {
 		cleanup3()
 		cleanup2()

@@ -149,7 +149,7 @@ func plausibleResults() map[string][]domain.Result {
 	for _, op := range lifecycleOps {
 		rs := []domain.Result{domain.Success(record("game-1"), domain.CodeNone), domain.Success(record("game-1"), domain.CodeReplayNoOp)}
 		for _, code := range domain.AllErrorCodes {
-			if code != domain.CodeReplayNoOp && slices.Contains(op.statuses, code.HTTPStatus()) {
+			if code != domain.CodeReplayNoOp && slices.Contains(op.statuses, httpapi.HTTPStatus(code)) {
 				rs = append(rs, domain.Failure(code, "fake "+string(code)))
 			}
 		}
@@ -186,8 +186,8 @@ func (fx *fuzzFixture) checkAnswer(t *testing.T, req *http.Request, r response, 
 			if code != domain.CodeInvalidRequest {
 				t.Errorf("status %d with code %s, want invalid_request", r.status, code)
 			}
-		case code.HTTPStatus() != r.status:
-			t.Errorf("status %d with code %s, which maps to %d", r.status, code, code.HTTPStatus())
+		case httpapi.HTTPStatus(code) != r.status:
+			t.Errorf("status %d with code %s, which maps to %d", r.status, code, httpapi.HTTPStatus(code))
 		}
 	} else if r.status != http.StatusOK {
 		t.Errorf("status %d: the contract answers success with 200 only", r.status)
@@ -206,7 +206,7 @@ func (fx *fuzzFixture) checkAnswer(t *testing.T, req *http.Request, r response, 
 		// The fake answers only what the operation declares, so the API must
 		// pass the result on as SPEC §2.4 maps it.
 		res := fx.result(c.op)
-		if want := res.ErrorCode.HTTPStatus(); r.status != want {
+		if want := httpapi.HTTPStatus(res.ErrorCode); r.status != want {
 			t.Errorf("%s answered %q: status %d, want %d", c.op, res.ErrorCode, r.status, want)
 		}
 		if !res.Succeeded() && r.errorCode() != string(res.ErrorCode) {

@@ -64,7 +64,7 @@ func (h *handler) answer(ctx context.Context, op, gameID string, res domain.Resu
 			Headers: LifecycleRuntimeResponseHeaders{XGalaxyOutcome: outcome},
 		}}
 	}
-	code, status := res.ErrorCode, res.ErrorCode.HTTPStatus()
+	code, status := res.ErrorCode, httpStatus(res.ErrorCode)
 	if !code.IsKnown() || status < 400 || !h.declared[op][status] {
 		h.log.ErrorContext(ctx, "http: lifecycle result outside the contract", "operation", op, "game_id", gameID,
 			"error_code", string(code), "error_message", res.ErrorMessage)

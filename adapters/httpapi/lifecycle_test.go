@@ -108,7 +108,7 @@ func TestLifecycleErrorMapping(t *testing.T) {
 			srv, _ := server(t, httpapi.Config{Lifecycle: lc})
 			r := do(t, srv, op.method, runtimes+op.path, op.body)
 
-			wantStatus, wantCode, wantMsg := code.HTTPStatus(), code, "details for "+string(code)
+			wantStatus, wantCode, wantMsg := httpapi.HTTPStatus(code), code, "details for "+string(code)
 			if !code.IsKnown() || wantStatus < 400 || !slices.Contains(op.statuses, wantStatus) {
 				wantStatus, wantCode = http.StatusInternalServerError, domain.CodeInternalError
 			}
@@ -118,14 +118,14 @@ func TestLifecycleErrorMapping(t *testing.T) {
 			if r.status != wantStatus || r.errorCode() != string(wantCode) || r.errorMessage() != wantMsg {
 				t.Errorf("%s with %q: got %d %s, want %d %s %q", op.op, code, r.status, r.body, wantStatus, wantCode, wantMsg)
 			}
-			if r.errorCode() == string(code) && r.status == code.HTTPStatus() {
+			if r.errorCode() == string(code) && r.status == httpapi.HTTPStatus(code) {
 				answered[code] = true
 			}
 		}
 	}
 	for _, code := range domain.AllErrorCodes {
 		if !answered[code] && code != domain.CodeReplayNoOp { // replay_no_op is a success, never an error
-			t.Errorf("no lifecycle operation answers %s with %d", code, code.HTTPStatus())
+			t.Errorf("no lifecycle operation answers %s with %d", code, httpapi.HTTPStatus(code))
 		}
 	}
 }

@@ -15,7 +15,7 @@ const jsonContentType = "application/json; charset=utf-8"
 const internalErrorMessage = "internal error"
 
 // writeError writes the error envelope. The status is the code's own
-// (domain.ErrorCode.HTTPStatus) except for 401 and 405, which the contract
+// (httpStatus) except for 401 and 405, which the contract
 // answers with invalid_request.
 func writeError(w http.ResponseWriter, status int, code domain.ErrorCode, message string) {
 	w.Header().Set("Content-Type", jsonContentType)
@@ -37,7 +37,7 @@ type problem struct {
 }
 
 func (p problem) write(w http.ResponseWriter) error {
-	writeError(w, p.code.HTTPStatus(), p.code, p.message)
+	writeError(w, httpStatus(p.code), p.code, p.message)
 	return nil
 }
 

@@ -1,8 +1,11 @@
-// Package metrics is the Prometheus side of ports.Metrics, plus the gauges
-// and counters the workers and consumers report (SPEC §10).
+// Package metrics is the Prometheus side of ports.Metrics and the
+// runtimes-by-status gauge (contract §10). docs/runbook.md lists the series;
+// a test holds the two together.
 package metrics
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -20,16 +23,15 @@ type Metrics struct {
 	latency        *prometheus.HistogramVec
 	healthEvents   *prometheus.CounterVec
 	leaseConflicts prometheus.Counter
-	// RuntimesByStatus is refreshed from PostgreSQL by the caller.
-	RuntimesByStatus *prometheus.GaugeVec
-	StreamJobs       *prometheus.CounterVec
-	DeadLetters      prometheus.Counter
-	ConsumerPending  prometheus.Gauge
-	EventReconnects  prometheus.Counter
-	ReconcileDrifts  *prometheus.CounterVec
+	runtimes       *prometheus.GaugeVec
 }
 
-// New registers every metric on a fresh registry (with the Go and process collectors).
+// New registers every metric on a fresh registry (with the Go and process
+// collectors). The series whose label values are few and known — runtimes by
+// status, health events by type — start at zero, so they are on /metrics
+// from boot and a rate or an alert over them needs no first event. Operation
+// series have too many label combinations, most of which never occur; they
+// appear with their first operation.
 func New() *Metrics {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -49,35 +51,19 @@ func New() *Metrics {
 		leaseConflicts: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rtmanager_lease_conflicts_total", Help: "Operations refused because the game's lease was busy.",
 		}),
-		RuntimesByStatus: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		runtimes: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "rtmanager_runtimes", Help: "Runtime records by status.",
 		}, []string{"status"}),
-		StreamJobs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "rtmanager_stream_jobs_total", Help: "Lobby stream jobs consumed by kind and outcome.",
-		}, []string{"job_kind", "outcome"}),
-		DeadLetters: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "rtmanager_dead_letters_total", Help: "Malformed stream entries copied to the dead-letter stream.",
-		}),
-		ConsumerPending: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "rtmanager_stream_consumer_pending", Help: "Stream entries delivered but not yet acknowledged.",
-		}),
-		EventReconnects: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "rtmanager_docker_events_reconnects_total", Help: "Reconnects of the Docker events listener.",
-		}),
-		ReconcileDrifts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "rtmanager_reconcile_drifts_total", Help: "Drifts the reconciler fixed, by kind.",
-		}, []string{"kind"}),
 	}
 	f(m.operations)
 	f(m.latency)
 	f(m.healthEvents)
 	f(m.leaseConflicts)
-	f(m.RuntimesByStatus)
-	f(m.StreamJobs)
-	f(m.DeadLetters)
-	f(m.ConsumerPending)
-	f(m.EventReconnects)
-	f(m.ReconcileDrifts)
+	f(m.runtimes)
+	m.SetRuntimes(nil) // every status at 0 until the first count
+	for _, t := range domain.AllHealthEventTypes {
+		m.healthEvents.WithLabelValues(string(t))
+	}
 	return m
 }
 
@@ -103,9 +89,37 @@ func (m *Metrics) HealthEventPublished(t domain.HealthEventType) {
 // LeaseConflict implements ports.Metrics.
 func (m *Metrics) LeaseConflict() { m.leaseConflicts.Inc() }
 
+// RuntimeCounter counts runtime records by status (the PostgreSQL store).
+type RuntimeCounter interface {
+	CountByStatus(ctx context.Context) (map[domain.Status]int, error)
+}
+
+// RefreshRuntimes sets the runtimes-by-status gauge from count at once and
+// then every period, until ctx ends. The gauge is read from PostgreSQL rather
+// than kept by the lifecycle, so it stays true across instances and restarts.
+// A failed count keeps the last values and is logged.
+func (m *Metrics) RefreshRuntimes(ctx context.Context, count RuntimeCounter, period time.Duration, log *slog.Logger) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		counts, err := count.CountByStatus(ctx)
+		switch {
+		case err == nil:
+			m.SetRuntimes(counts)
+		case ctx.Err() == nil:
+			log.Warn("refresh runtimes gauge", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 // SetRuntimes sets the runtimes-by-status gauge from a count (absent statuses are 0).
 func (m *Metrics) SetRuntimes(counts map[domain.Status]int) {
 	for _, s := range domain.AllStatuses {
-		m.RuntimesByStatus.WithLabelValues(string(s)).Set(float64(counts[s]))
+		m.runtimes.WithLabelValues(string(s)).Set(float64(counts[s]))
 	}
 }

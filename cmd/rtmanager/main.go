@@ -4,32 +4,117 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
 	"github.com/galaxy/rtmanager/di"
 	"github.com/galaxy/rtmanager/internal/config"
+	"github.com/galaxy/rtmanager/internal/server"
 )
 
 // bootTimeout bounds the boot checks (Docker, PostgreSQL and migrations, Redis).
 const bootTimeout = 2 * time.Minute
 
+// runtimesRefresh is how often the runtimes-by-status gauge is re-read from
+// PostgreSQL: often enough for a dashboard, rare enough to cost nothing.
+const runtimesRefresh = 15 * time.Second
+
 func main() {
-	os.Exit(run())
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run() int {
+// run handles the command line; without flags it runs the service. --help
+// and --version answer without reading the configuration or connecting to
+// anything, so they work on any machine.
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("rtmanager", flag.ContinueOnError)
+	// The flag package would print errors and usage to one writer; help goes
+	// to stdout and errors to stderr, so both are written here instead.
+	fs.SetOutput(io.Discard)
+	version := fs.Bool("version", false, "print the version and exit")
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		usage(stdout)
+		return 0
+	case err != nil:
+		fmt.Fprintf(stderr, "rtmanager: %v\n%s", err, usageLine)
+		return 2
+	case fs.NArg() > 0:
+		fmt.Fprintf(stderr, "rtmanager: unexpected argument %q\n%s", fs.Arg(0), usageLine)
+		return 2
+	case *version:
+		fmt.Fprintln(stdout, versionLine())
+		return 0
+	}
+	return serve(stderr)
+}
+
+const usageLine = "usage: rtmanager [--help | --version]\n"
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, usageLine+`
+Runtime Manager runs one Docker container per Galaxy game and serves its
+internal REST API until SIGTERM or SIGINT. It takes no arguments: it is
+configured by the environment variables below (docs/configuration.md); an
+invalid value stops it at boot with exit status 2.
+
+Flags:
+  -h, --help   print this help and exit
+  --version    print the version and exit
+
+Environment (shown with its default):
+`)
+	for _, v := range config.Variables() {
+		fmt.Fprintf(w, "  %s%s=%s\n        %s (%s)\n", config.Prefix, v.Name, v.Default, v.Meaning, v.Unit)
+	}
+}
+
+// versionLine names the module version and the VCS state the binary was
+// built from, as the Go toolchain stamped them.
+func versionLine() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "rtmanager: built without module information"
+	}
+	revision, at, modified := "unknown", "", false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			revision = s.Value
+		case "vcs.time":
+			at = ", committed " + s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	line := fmt.Sprintf("rtmanager %s, revision %s%s", info.Main.Version, revision, at)
+	if modified {
+		line += ", modified"
+	}
+	return line + ", " + info.GoVersion
+}
+
+func serve(stderr io.Writer) int {
 	cfg, err := config.Load()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "rtmanager: "+err.Error())
+		fmt.Fprintln(stderr, "rtmanager: "+err.Error())
 		return 2
 	}
-	log := newLogger(cfg)
+	log := newLogger(cfg, stderr)
+	if cfg.InternalToken == "" && beyondLoopback(cfg.InternalHTTPAddr) {
+		log.Warn("the REST API listens beyond loopback without RTMANAGER_INTERNAL_TOKEN: whoever reaches it drives the Docker daemon",
+			"addr", cfg.InternalHTTPAddr)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
@@ -47,20 +132,45 @@ func run() int {
 		log.Error("listen", "addr", cfg.InternalHTTPAddr, "err", err)
 		return 1
 	}
-	if err := app.Serve(ctx, ln); err != nil {
+	gaugeCtx, stopGauge := context.WithCancel(ctx)
+	gaugeDone := make(chan struct{})
+	go func() {
+		defer close(gaugeDone)
+		app.Metrics.RefreshRuntimes(gaugeCtx, app.Runtimes, runtimesRefresh, log)
+	}()
+	err = server.Serve(ctx, ln, app.Handler, cfg.ShutdownTimeout, log)
+	stopGauge()
+	<-gaugeDone
+	if err != nil {
 		log.Error("serve", "err", err)
 		return 1
 	}
 	return 0
 }
 
-func newLogger(cfg config.Config) *slog.Logger {
+// beyondLoopback reports whether a listener on addr (host:port, validated by
+// config) can be reached from other machines: an empty or unspecified host,
+// a non-loopback IP, or a host name other than localhost, which may resolve
+// to anything.
+func beyondLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return true
+	}
+	if host == "localhost" {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // validated by config
 	opts := &slog.HandlerOptions{Level: level}
-	var h slog.Handler = slog.NewJSONHandler(os.Stderr, opts)
+	var h slog.Handler = slog.NewJSONHandler(w, opts)
 	if cfg.LogFormat == "text" {
-		h = slog.NewTextHandler(os.Stderr, opts)
+		h = slog.NewTextHandler(w, opts)
 	}
 	return slog.New(h).With("service", "rtmanager", "instance", cfg.InstanceID)
 }

@@ -33,28 +33,6 @@ var AllErrorCodes = []ErrorCode{CodeInvalidRequest, CodeNotFound, CodeConflict, 
 // IsKnown reports whether c is one of the stable codes.
 func (c ErrorCode) IsKnown() bool { return isOneOf(c, AllErrorCodes) }
 
-// HTTPStatus is the status REST answers with for a result carrying this code.
-func (c ErrorCode) HTTPStatus() int {
-	switch c {
-	case CodeNone, CodeReplayNoOp:
-		return 200
-	case CodeInvalidRequest:
-		return 400
-	case CodeNotFound:
-		return 404
-	case CodeConflict:
-		return 409
-	case CodeImageRefNotSemver, CodeSemverPatchOnly, CodeStartConfigInvalid:
-		return 422
-	case CodeImagePullFailed:
-		return 502
-	case CodeDockerUnavailable, CodeServiceUnavailable:
-		return 503
-	default:
-		return 500
-	}
-}
-
 // Result is what every lifecycle service returns. A Go error is reserved for
 // programming faults; every expected failure is a Result with Outcome failure.
 type Result struct {

@@ -9,45 +9,6 @@ import (
 	"github.com/galaxy/rtmanager/core/domain"
 )
 
-func TestErrorCodeHTTPStatusFollowsTheContractTable(t *testing.T) {
-	want := map[domain.ErrorCode]int{
-		domain.CodeInvalidRequest:       400,
-		domain.CodeNotFound:             404,
-		domain.CodeConflict:             409,
-		domain.CodeImageRefNotSemver:    422,
-		domain.CodeSemverPatchOnly:      422,
-		domain.CodeStartConfigInvalid:   422,
-		domain.CodeImagePullFailed:      502,
-		domain.CodeContainerStartFailed: 500,
-		domain.CodeDockerUnavailable:    503,
-		domain.CodeServiceUnavailable:   503,
-		domain.CodeInternalError:        500,
-		domain.CodeReplayNoOp:           200,
-	}
-	for _, c := range domain.AllErrorCodes {
-		w, ok := want[c]
-		if !ok {
-			t.Errorf("code %q has no expected HTTP status in this test: add it", c)
-			continue
-		}
-		if got := c.HTTPStatus(); got != w {
-			t.Errorf("%s.HTTPStatus() = %d, want %d", c, got, w)
-		}
-	}
-	if len(want) != len(domain.AllErrorCodes) {
-		t.Errorf("table has %d codes, AllErrorCodes %d", len(want), len(domain.AllErrorCodes))
-	}
-}
-
-func TestErrorCodeHTTPStatusOfNoCodeIsOKAndOfAnUnknownCodeIsInternal(t *testing.T) {
-	if got := domain.CodeNone.HTTPStatus(); got != 200 {
-		t.Errorf("CodeNone.HTTPStatus() = %d, want 200", got)
-	}
-	if got := domain.ErrorCode("made_up").HTTPStatus(); got != 500 {
-		t.Errorf("unknown code HTTPStatus() = %d, want 500", got)
-	}
-}
-
 func TestResultBuilders(t *testing.T) {
 	f := domain.Failure(domain.CodeConflict, "busy")
 	if f.Outcome != domain.OutcomeFailure || f.ErrorCode != domain.CodeConflict || f.ErrorMessage != "busy" || f.Succeeded() {

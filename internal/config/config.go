@@ -1,6 +1,7 @@
-// Package config reads the RTMANAGER_* environment (SPEC §9) into one typed
-// struct. Every invalid value is refused with one line naming the variable, so
-// a misconfigured process stops at boot instead of misbehaving later.
+// Package config reads the RTMANAGER_* environment (contract §9) into one
+// typed struct. Every invalid value is refused with one line naming the
+// variable, so a misconfigured process stops at boot instead of misbehaving
+// later.
 package config
 
 import (
@@ -8,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,7 +21,7 @@ import (
 // Prefix of every variable.
 const Prefix = "RTMANAGER_"
 
-// Streams are the Redis stream keys (SPEC §6).
+// Streams are the Redis stream keys (contract §6).
 type Streams struct {
 	StartJobs           string
 	StopJobs            string
@@ -89,6 +91,96 @@ type Config struct {
 	ExtraContainerLabels map[string]string
 }
 
+// Var is one environment variable the service reads.
+type Var struct {
+	// Name is the variable's name without Prefix.
+	Name string
+	// Default is the value used when the variable is unset, written as an
+	// operator would write it; "" is empty.
+	Default string
+	// Unit says what kind of value it takes.
+	Unit string
+	// Meaning says what it does, in one line.
+	Meaning string
+}
+
+// variables is the one list of what Parse reads: its names, defaults and
+// meanings. Parse takes every default from here, `rtmanager --help` prints it
+// and a test holds docs/configuration.md to it, so the three cannot disagree.
+var variables = []Var{
+	{"INTERNAL_HTTP_ADDR", ":8096", "host:port", "listener of the REST API, /healthz, /readyz and /metrics"},
+	{"POSTGRES_PRIMARY_DSN", "postgres://rtmanagerservice:rtmanagerservice@127.0.0.1:5432/galaxy?search_path=rtmanager&sslmode=disable", "URL", "PostgreSQL, with search_path=rtmanager"},
+	{"REDIS_MASTER_ADDR", "127.0.0.1:6379", "host:port", "Redis (leases and streams)"},
+	{"REDIS_PASSWORD", "", "text", "Redis password; empty: none"},
+	{"REDIS_DB", "0", "number", "Redis database"},
+
+	{"DOCKER_HOST", "unix:///var/run/docker.sock", "URL", "Docker daemon: unix:///path or tcp://host:port"},
+	{"DOCKER_NETWORK", "galaxy-net", "name", "user-defined network engines join; must exist, RTM never creates it"},
+	{"DOCKER_CALL_TIMEOUT", "30s", "duration", "bound of every Docker call except pulls"},
+	{"IMAGE_PULL_TIMEOUT", "10m", "duration", "bound of one image pull"},
+	{"DOCKER_START_CONCURRENCY", "4", "count", "container create+start pairs in flight on the host; more wait"},
+
+	{"GAME_STATE_ROOT", "/var/lib/galaxy/games", "path", "host directory holding each game's state directory"},
+	{"GAME_STATE_DIR_MODE", "0750", "octal mode", "mode of a new state directory; must give the owner rwx"},
+	{"GAME_STATE_OWNER_UID", "0", "uid", "owner of a new state directory"},
+	{"GAME_STATE_OWNER_GID", "0", "gid", "group of a new state directory"},
+	{"ENGINE_STATE_MOUNT_PATH", "/var/lib/galaxy-game", "path", "where the state directory is mounted in the engine"},
+	{"ENGINE_STATE_ENV_NAME", "GAME_STATE_PATH", "name", "engine environment variable carrying the mount path"},
+
+	{"IMAGE_PULL_POLICY", "if_missing", "if_missing, always, never", "when a start pulls the engine image"},
+	{"ALLOWED_IMAGE_PREFIXES", "", "list", "comma-separated repository prefixes an image must fall under; empty: any"},
+	{"DEFAULT_CPU_QUOTA", "1.0", "CPUs", "CPU limit of an image without com.galaxy.cpu_quota; at least 0.01"},
+	{"DEFAULT_MEMORY", "512m", "bytes", "memory limit of an image without com.galaxy.memory (k, m, g suffixes)"},
+	{"DEFAULT_PIDS_LIMIT", "512", "count", "process limit of an image without com.galaxy.pids_limit"},
+
+	{"LOBBY_INTERNAL_BASE_URL", "", "URL", "Game Lobby's internal API, asked for diagnostics at start; empty: not asked"},
+	{"LOBBY_INTERNAL_TIMEOUT", "2s", "duration", "bound of one Lobby call"},
+
+	{"CONTAINER_STOP_TIMEOUT_SECONDS", "30", "seconds", "grace an engine gets to stop before it is killed"},
+	{"CONTAINER_RETENTION_DAYS", "30", "days", "how long a stopped container is kept before the cleanup worker removes it"},
+
+	{"INSPECT_INTERVAL", "30s", "duration", "period of the inspect worker"},
+	{"PROBE_INTERVAL", "15s", "duration", "period of the probe worker"},
+	{"PROBE_TIMEOUT", "2s", "duration", "bound of one engine probe"},
+	{"PROBE_FAILURES_THRESHOLD", "3", "count", "consecutive probe failures that make probe_failed"},
+	{"PROBE_CONCURRENCY", "16", "count", "engine probes in flight"},
+	{"RECONCILE_INTERVAL", "5m", "duration", "period of the reconciler"},
+	{"RECONCILE_GRACE", "30s", "duration", "age under which the reconciler leaves a container alone; 0s allowed"},
+	{"CLEANUP_INTERVAL", "1h", "duration", "period of the cleanup worker"},
+
+	{"GAME_LEASE_TTL_SECONDS", "60", "seconds", "lifetime of a game's lease; renewed every third of it while an operation runs"},
+	{"ENGINE_READY_TIMEOUT", "30s", "duration", "how long a started engine has to answer /healthz 200"},
+	{"ENGINE_ADDRESS", "endpoint", "endpoint, container_ip", "how RTM reaches engines: Docker DNS name, or container IP when RTM runs on the host"},
+	{"JOB_CONCURRENCY", "16", "count", "stream jobs of different games in flight"},
+
+	{"STREAM_START_JOBS", "runtime:start_jobs", "stream key", "start jobs from Game Lobby"},
+	{"STREAM_STOP_JOBS", "runtime:stop_jobs", "stream key", "stop jobs from Game Lobby"},
+	{"STREAM_JOB_RESULTS", "runtime:job_results", "stream key", "job results to Game Lobby"},
+	{"STREAM_HEALTH_EVENTS", "runtime:health_events", "stream key", "health events to Game Master"},
+	{"STREAM_NOTIFICATION_INTENTS", "notification:intents", "stream key", "notification intents to the Notification service"},
+	{"STREAM_GROUP", "rtmanager", "name", "consumer group of the job streams"},
+	{"STREAM_CLAIM_IDLE", "1m", "duration", "how long a job stays pending with a consumer before another may claim it"},
+	{"STREAM_MAX_LEN", "100000", "entries", "approximate length every published stream is trimmed to"},
+
+	{"INTERNAL_TOKEN", "", "text", "bearer token every /api/ call must carry; empty: no authentication"},
+	{"LOG_LEVEL", "info", "debug, info, warn, error", "lowest level logged"},
+	{"LOG_FORMAT", "json", "json, text", "log line format"},
+	{"SHUTDOWN_TIMEOUT", "30s", "duration", "how long in-flight requests get to finish after SIGTERM"},
+	{"INSTANCE_ID", "", "name", "this process's consumer name in the stream group; empty: <hostname>-<pid>"},
+}
+
+// Variables returns every variable Parse reads, in a stable order.
+func Variables() []Var { return slices.Clone(variables) }
+
+// defaults maps each variable's name to its default.
+var defaults = func() map[string]string {
+	m := make(map[string]string, len(variables))
+	for _, v := range variables {
+		m[v.Name] = v.Default
+	}
+	return m
+}()
+
 // Load reads the configuration from the process environment.
 func Load() (Config, error) { return Parse(os.LookupEnv) }
 
@@ -96,72 +188,75 @@ func Load() (Config, error) { return Parse(os.LookupEnv) }
 func Parse(lookup func(string) (string, bool)) (Config, error) {
 	p := parser{lookup: lookup}
 	c := Config{
-		InternalHTTPAddr: p.addr("INTERNAL_HTTP_ADDR", ":8096"),
-		PostgresDSN:      p.dsn("POSTGRES_PRIMARY_DSN", "postgres://rtmanagerservice:rtmanagerservice@127.0.0.1:5432/galaxy?search_path=rtmanager&sslmode=disable"),
-		RedisAddr:        p.addr("REDIS_MASTER_ADDR", "127.0.0.1:6379"),
-		RedisPassword:    p.str("REDIS_PASSWORD", ""),
-		RedisDB:          p.intRange("REDIS_DB", 0, 0, 1<<20),
+		InternalHTTPAddr: p.addr("INTERNAL_HTTP_ADDR"),
+		PostgresDSN:      p.dsn("POSTGRES_PRIMARY_DSN"),
+		RedisAddr:        p.addr("REDIS_MASTER_ADDR"),
+		RedisPassword:    p.str("REDIS_PASSWORD"),
+		RedisDB:          p.intRange("REDIS_DB", 0, 1<<20),
 
-		DockerHost:             p.dockerHost("DOCKER_HOST", "unix:///var/run/docker.sock"),
-		DockerNetwork:          p.nonEmpty("DOCKER_NETWORK", "galaxy-net"),
-		DockerCallTimeout:      p.duration("DOCKER_CALL_TIMEOUT", 30*time.Second),
-		ImagePullTimeout:       p.duration("IMAGE_PULL_TIMEOUT", 10*time.Minute),
-		DockerStartConcurrency: p.intRange("DOCKER_START_CONCURRENCY", 4, 1, 1024),
+		DockerHost:             p.dockerHost("DOCKER_HOST"),
+		DockerNetwork:          p.nonEmpty("DOCKER_NETWORK"),
+		DockerCallTimeout:      p.duration("DOCKER_CALL_TIMEOUT"),
+		ImagePullTimeout:       p.duration("IMAGE_PULL_TIMEOUT"),
+		DockerStartConcurrency: p.intRange("DOCKER_START_CONCURRENCY", 1, 1024),
 
-		GameStateRoot:        p.absPath("GAME_STATE_ROOT", "/var/lib/galaxy/games"),
-		GameStateDirMode:     p.fileMode("GAME_STATE_DIR_MODE", 0o750),
-		GameStateOwnerUID:    p.intRange("GAME_STATE_OWNER_UID", 0, 0, 1<<31-1),
-		GameStateOwnerGID:    p.intRange("GAME_STATE_OWNER_GID", 0, 0, 1<<31-1),
-		EngineStateMountPath: p.absPath("ENGINE_STATE_MOUNT_PATH", "/var/lib/galaxy-game"),
-		EngineStateEnvName:   p.envName("ENGINE_STATE_ENV_NAME", "GAME_STATE_PATH"),
+		GameStateRoot:        p.absPath("GAME_STATE_ROOT"),
+		GameStateDirMode:     p.fileMode("GAME_STATE_DIR_MODE"),
+		GameStateOwnerUID:    p.intRange("GAME_STATE_OWNER_UID", 0, 1<<31-1),
+		GameStateOwnerGID:    p.intRange("GAME_STATE_OWNER_GID", 0, 1<<31-1),
+		EngineStateMountPath: p.absPath("ENGINE_STATE_MOUNT_PATH"),
+		EngineStateEnvName:   p.envName("ENGINE_STATE_ENV_NAME"),
 
-		ImagePullPolicy:      domain.PullPolicy(p.oneOf("IMAGE_PULL_POLICY", "if_missing", "if_missing", "always", "never")),
+		ImagePullPolicy:      domain.PullPolicy(p.oneOf("IMAGE_PULL_POLICY", "if_missing", "always", "never")),
 		AllowedImagePrefixes: p.list("ALLOWED_IMAGE_PREFIXES"),
 		DefaultLimits: limits.Limits{
-			NanoCPUs:    p.parsed("DEFAULT_CPU_QUOTA", "1.0", limits.ParseCPU),
-			MemoryBytes: p.parsed("DEFAULT_MEMORY", "512m", limits.ParseMemory),
-			PidsLimit:   p.parsed("DEFAULT_PIDS_LIMIT", "512", limits.ParsePids),
+			NanoCPUs:    p.parsed("DEFAULT_CPU_QUOTA", limits.ParseCPU),
+			MemoryBytes: p.parsed("DEFAULT_MEMORY", limits.ParseMemory),
+			PidsLimit:   p.parsed("DEFAULT_PIDS_LIMIT", limits.ParsePids),
 		},
 
 		LobbyBaseURL: p.optionalURL("LOBBY_INTERNAL_BASE_URL"),
-		LobbyTimeout: p.duration("LOBBY_INTERNAL_TIMEOUT", 2*time.Second),
+		LobbyTimeout: p.duration("LOBBY_INTERNAL_TIMEOUT"),
 
-		ContainerStopTimeout: time.Duration(p.intRange("CONTAINER_STOP_TIMEOUT_SECONDS", 30, 0, 3600)) * time.Second,
-		RetentionDays:        p.intRange("CONTAINER_RETENTION_DAYS", 30, 1, 36500),
+		ContainerStopTimeout: time.Duration(p.intRange("CONTAINER_STOP_TIMEOUT_SECONDS", 0, 3600)) * time.Second,
+		RetentionDays:        p.intRange("CONTAINER_RETENTION_DAYS", 1, 36500),
 
-		InspectInterval:        p.duration("INSPECT_INTERVAL", 30*time.Second),
-		ProbeInterval:          p.duration("PROBE_INTERVAL", 15*time.Second),
-		ProbeTimeout:           p.duration("PROBE_TIMEOUT", 2*time.Second),
-		ProbeFailuresThreshold: p.intRange("PROBE_FAILURES_THRESHOLD", 3, 1, 1000),
-		ProbeConcurrency:       p.intRange("PROBE_CONCURRENCY", 16, 1, 1024),
-		ReconcileInterval:      p.duration("RECONCILE_INTERVAL", 5*time.Minute),
-		ReconcileGrace:         p.durationMin("RECONCILE_GRACE", 30*time.Second, 0),
-		CleanupInterval:        p.duration("CLEANUP_INTERVAL", time.Hour),
+		InspectInterval:        p.duration("INSPECT_INTERVAL"),
+		ProbeInterval:          p.duration("PROBE_INTERVAL"),
+		ProbeTimeout:           p.duration("PROBE_TIMEOUT"),
+		ProbeFailuresThreshold: p.intRange("PROBE_FAILURES_THRESHOLD", 1, 1000),
+		ProbeConcurrency:       p.intRange("PROBE_CONCURRENCY", 1, 1024),
+		ReconcileInterval:      p.duration("RECONCILE_INTERVAL"),
+		ReconcileGrace:         p.durationMin("RECONCILE_GRACE", 0),
+		CleanupInterval:        p.duration("CLEANUP_INTERVAL"),
 
-		GameLeaseTTL:       time.Duration(p.intRange("GAME_LEASE_TTL_SECONDS", 60, 1, 86400)) * time.Second,
-		EngineReadyTimeout: p.duration("ENGINE_READY_TIMEOUT", 30*time.Second),
-		EngineAddress:      p.oneOf("ENGINE_ADDRESS", "endpoint", "endpoint", "container_ip"),
-		JobConcurrency:     p.intRange("JOB_CONCURRENCY", 16, 1, 1024),
+		GameLeaseTTL:       time.Duration(p.intRange("GAME_LEASE_TTL_SECONDS", 1, 86400)) * time.Second,
+		EngineReadyTimeout: p.duration("ENGINE_READY_TIMEOUT"),
+		EngineAddress:      p.oneOf("ENGINE_ADDRESS", "endpoint", "container_ip"),
+		JobConcurrency:     p.intRange("JOB_CONCURRENCY", 1, 1024),
 
 		Streams: Streams{
-			StartJobs:           p.nonEmpty("STREAM_START_JOBS", "runtime:start_jobs"),
-			StopJobs:            p.nonEmpty("STREAM_STOP_JOBS", "runtime:stop_jobs"),
-			JobResults:          p.nonEmpty("STREAM_JOB_RESULTS", "runtime:job_results"),
-			HealthEvents:        p.nonEmpty("STREAM_HEALTH_EVENTS", "runtime:health_events"),
-			NotificationIntents: p.nonEmpty("STREAM_NOTIFICATION_INTENTS", "notification:intents"),
-			Group:               p.nonEmpty("STREAM_GROUP", "rtmanager"),
-			ClaimIdle:           p.duration("STREAM_CLAIM_IDLE", time.Minute),
-			MaxLen:              int64(p.intRange("STREAM_MAX_LEN", 100000, 1, 1<<40)),
+			StartJobs:           p.nonEmpty("STREAM_START_JOBS"),
+			StopJobs:            p.nonEmpty("STREAM_STOP_JOBS"),
+			JobResults:          p.nonEmpty("STREAM_JOB_RESULTS"),
+			HealthEvents:        p.nonEmpty("STREAM_HEALTH_EVENTS"),
+			NotificationIntents: p.nonEmpty("STREAM_NOTIFICATION_INTENTS"),
+			Group:               p.nonEmpty("STREAM_GROUP"),
+			ClaimIdle:           p.duration("STREAM_CLAIM_IDLE"),
+			MaxLen:              int64(p.intRange("STREAM_MAX_LEN", 1, 1<<40)),
 		},
 
-		InternalToken:   p.str("INTERNAL_TOKEN", ""),
-		LogLevel:        p.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
-		LogFormat:       p.oneOf("LOG_FORMAT", "json", "json", "text"),
-		ShutdownTimeout: p.duration("SHUTDOWN_TIMEOUT", 30*time.Second),
-		InstanceID:      p.str("INSTANCE_ID", defaultInstanceID()),
+		InternalToken:   p.str("INTERNAL_TOKEN"),
+		LogLevel:        p.oneOf("LOG_LEVEL", "debug", "info", "warn", "error"),
+		LogFormat:       p.oneOf("LOG_FORMAT", "json", "text"),
+		ShutdownTimeout: p.duration("SHUTDOWN_TIMEOUT"),
+		InstanceID:      p.str("INSTANCE_ID"),
 	}
 	if p.err != nil {
 		return Config{}, p.err
+	}
+	if c.InstanceID == "" {
+		c.InstanceID = defaultInstanceID()
 	}
 	return c, nil
 }
@@ -181,8 +276,13 @@ type parser struct {
 	err    error
 }
 
-// get returns the raw value or the default; ok is false after an error.
-func (p *parser) get(name, def string) (string, bool) {
+// get returns the raw value or the variable's default; ok is false after an
+// error. A name missing from variables is a bug in Parse, caught by its tests.
+func (p *parser) get(name string) (string, bool) {
+	def, known := defaults[name]
+	if !known {
+		panic("config: " + Prefix + name + " is not in the variables list")
+	}
 	if p.err != nil {
 		return def, false
 	}
@@ -198,54 +298,54 @@ func (p *parser) fail(name, value, why string) {
 	}
 }
 
-func (p *parser) str(name, def string) string {
-	v, _ := p.get(name, def)
+func (p *parser) str(name string) string {
+	v, _ := p.get(name)
 	return v
 }
 
-func (p *parser) nonEmpty(name, def string) string {
-	v, ok := p.get(name, def)
+func (p *parser) nonEmpty(name string) string {
+	v, ok := p.get(name)
 	if ok && strings.TrimSpace(v) == "" {
 		p.fail(name, v, "must not be empty")
 	}
 	return v
 }
 
-func (p *parser) intRange(name string, def, lo, hi int) int {
-	v, ok := p.get(name, strconv.Itoa(def))
+func (p *parser) intRange(name string, lo, hi int) int {
+	v, ok := p.get(name)
 	if !ok {
-		return def
+		return 0
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(v))
 	if err != nil || n < lo || n > hi {
 		p.fail(name, v, fmt.Sprintf("want an integer from %d to %d", lo, hi))
-		return def
+		return 0
 	}
 	return n
 }
 
-func (p *parser) durationMin(name string, def, lo time.Duration) time.Duration {
-	v, ok := p.get(name, def.String())
+func (p *parser) durationMin(name string, lo time.Duration) time.Duration {
+	v, ok := p.get(name)
 	if !ok {
-		return def
+		return 0
 	}
 	d, err := time.ParseDuration(strings.TrimSpace(v))
 	if err != nil || d < lo {
 		p.fail(name, v, fmt.Sprintf("want a Go duration such as 30s, at least %s", lo))
-		return def
+		return 0
 	}
 	return d
 }
 
 // duration reads a strictly positive duration.
-func (p *parser) duration(name string, def time.Duration) time.Duration {
-	return p.durationMin(name, def, time.Millisecond)
+func (p *parser) duration(name string) time.Duration {
+	return p.durationMin(name, time.Millisecond)
 }
 
-func (p *parser) oneOf(name, def string, allowed ...string) string {
-	v, ok := p.get(name, def)
+func (p *parser) oneOf(name string, allowed ...string) string {
+	v, ok := p.get(name)
 	if !ok {
-		return def
+		return ""
 	}
 	for _, a := range allowed {
 		if v == a {
@@ -253,11 +353,11 @@ func (p *parser) oneOf(name, def string, allowed ...string) string {
 		}
 	}
 	p.fail(name, v, "want one of "+strings.Join(allowed, ", "))
-	return def
+	return ""
 }
 
-func (p *parser) parsed(name, def string, parse func(string) (int64, error)) int64 {
-	v, ok := p.get(name, def)
+func (p *parser) parsed(name string, parse func(string) (int64, error)) int64 {
+	v, ok := p.get(name)
 	if !ok {
 		return 0
 	}
@@ -268,10 +368,10 @@ func (p *parser) parsed(name, def string, parse func(string) (int64, error)) int
 	return n
 }
 
-func (p *parser) addr(name, def string) string {
-	v, ok := p.get(name, def)
+func (p *parser) addr(name string) string {
+	v, ok := p.get(name)
 	if !ok {
-		return def
+		return ""
 	}
 	host, port, err := net.SplitHostPort(v)
 	n, perr := strconv.Atoi(port)
@@ -281,10 +381,10 @@ func (p *parser) addr(name, def string) string {
 	return v
 }
 
-func (p *parser) dsn(name, def string) string {
-	v, ok := p.get(name, def)
+func (p *parser) dsn(name string) string {
+	v, ok := p.get(name)
 	if !ok {
-		return def
+		return ""
 	}
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
@@ -301,10 +401,10 @@ func redactURL(v string) string {
 	return u.Redacted()
 }
 
-func (p *parser) dockerHost(name, def string) string {
-	v, ok := p.get(name, def)
+func (p *parser) dockerHost(name string) string {
+	v, ok := p.get(name)
 	if !ok {
-		return def
+		return ""
 	}
 	u, err := url.Parse(v)
 	if err != nil || !(u.Scheme == "unix" && u.Path != "" || (u.Scheme == "tcp" || u.Scheme == "http" || u.Scheme == "https") && u.Host != "") {
@@ -313,36 +413,36 @@ func (p *parser) dockerHost(name, def string) string {
 	return v
 }
 
-func (p *parser) absPath(name, def string) string {
-	v, ok := p.get(name, def)
+func (p *parser) absPath(name string) string {
+	v, ok := p.get(name)
 	if ok && (!strings.HasPrefix(v, "/") || strings.Contains(v, "\x00")) {
 		p.fail(name, v, "want an absolute path")
 	}
 	return v
 }
 
-func (p *parser) fileMode(name string, def os.FileMode) os.FileMode {
-	v, ok := p.get(name, fmt.Sprintf("%04o", def))
+func (p *parser) fileMode(name string) os.FileMode {
+	v, ok := p.get(name)
 	if !ok {
-		return def
+		return 0
 	}
 	n, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32)
 	if err != nil || n > 0o777 || n&0o700 != 0o700 {
 		p.fail(name, v, "want an octal mode such as 0750 that gives the owner rwx")
-		return def
+		return 0
 	}
 	return os.FileMode(n)
 }
 
-func (p *parser) envName(name, def string) string {
-	v, ok := p.get(name, def)
+func (p *parser) envName(name string) string {
+	v, ok := p.get(name)
 	if !ok {
-		return def
+		return ""
 	}
 	for i, r := range v {
 		if !(r == '_' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || i > 0 && r >= '0' && r <= '9') {
 			p.fail(name, v, "want an environment variable name")
-			return def
+			return ""
 		}
 	}
 	if v == "" {
@@ -352,7 +452,7 @@ func (p *parser) envName(name, def string) string {
 }
 
 func (p *parser) list(name string) []string {
-	v, _ := p.get(name, "")
+	v, _ := p.get(name)
 	var out []string
 	for _, item := range strings.Split(v, ",") {
 		if item = strings.TrimSpace(item); item != "" {
@@ -363,7 +463,7 @@ func (p *parser) list(name string) []string {
 }
 
 func (p *parser) optionalURL(name string) string {
-	v, ok := p.get(name, "")
+	v, ok := p.get(name)
 	if !ok || v == "" {
 		return v
 	}

@@ -13,7 +13,7 @@ func lookupFrom(m map[string]string) func(string) (string, bool) {
 	}
 }
 
-func TestDefaultsMatchTheSpec(t *testing.T) {
+func TestDefaultsAreTheContracts(t *testing.T) {
 	c, err := Parse(lookupFrom(nil))
 	if err != nil {
 		t.Fatal(err)

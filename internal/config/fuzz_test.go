@@ -10,9 +10,9 @@ import (
 	"unicode/utf8"
 )
 
-// variables lists every variable Parse reads, in its order, by asking Parse
+// readNames lists every variable Parse reads, in its order, by asking Parse
 // itself: a list kept by hand here would silently miss new variables.
-func variables() []string {
+func readNames() []string {
 	var names []string
 	_, _ = Parse(func(name string) (string, bool) {
 		names = append(names, name)
@@ -27,7 +27,7 @@ func variables() []string {
 // return a configuration the rest of the service can rely on without
 // checking again.
 func FuzzParse(f *testing.F) {
-	names := variables()
+	names := readNames()
 	index := func(name string) byte {
 		for i, n := range names {
 			if n == Prefix+name {
@@ -77,7 +77,7 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// checkOneLine: SPEC §9 asks for one clear line naming the variable.
+// checkOneLine: contract §9 asks for one clear line naming the variable.
 func checkOneLine(t *testing.T, msg string, env map[string]string) {
 	t.Helper()
 	if strings.ContainsAny(msg, "\r\n") || !utf8.ValidString(msg) {
