@@ -1,7 +1,7 @@
 // Package di assembles Runtime Manager from its adapters. The providers are
 // plain constructors so the graph reads without wire; wire_gen.go is the
 // generated injector (make generate). The marker types DockerReady and
-// Migrated make the boot order of SPEC §10 part of the graph: PostgreSQL is
+// Migrated make the boot order of contract §10 part of the graph: PostgreSQL is
 // opened only after Docker answered and the network exists, Redis only after
 // the migrations ran.
 package di

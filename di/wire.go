@@ -21,7 +21,7 @@ import (
 	"github.com/galaxy/rtmanager/ports"
 )
 
-// Build assembles the service in boot order (SPEC §10): Docker checked,
+// Build assembles the service in boot order (contract §10): Docker checked,
 // PostgreSQL opened and migrated, Redis opened. The cleanup closes what was
 // opened, in reverse.
 func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func(), error) {

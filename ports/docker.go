@@ -52,7 +52,7 @@ type ImageInfo struct {
 	Labels map[string]string
 }
 
-// ContainerSpec is the full model of an engine container (SPEC §3).
+// ContainerSpec is the full model of an engine container (contract §3).
 type ContainerSpec struct {
 	Name        string // also the hostname
 	Image       string

@@ -19,7 +19,7 @@ import (
 	"github.com/galaxy/rtmanager/ports"
 )
 
-// Defaults of Config (SPEC §9).
+// Defaults of Config (contract §9).
 const (
 	DefaultHost        = "unix:///var/run/docker.sock"
 	DefaultCallTimeout = 30 * time.Second

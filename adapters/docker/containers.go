@@ -15,7 +15,7 @@ import (
 	"github.com/galaxy/rtmanager/ports"
 )
 
-// Hardening applied to every engine container (SPEC §3). Docker 20.10 accepts
+// Hardening applied to every engine container (contract §3). Docker 20.10 accepts
 // the bare "no-new-privileges" form.
 var (
 	securityOpts = []string{"no-new-privileges"}

@@ -422,7 +422,7 @@ type HealthEventType string
 type HealthSnapshot struct {
 	ContainerId string `json:"container_id"`
 
-	// Details The event's details, exactly as stored (see the health events of SPEC §6.5).
+	// Details The event's details, exactly as stored (see the health events of contract §6.5).
 	Details map[string]interface{} `json:"details"`
 
 	// GameId Example: game-42

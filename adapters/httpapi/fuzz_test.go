@@ -31,7 +31,7 @@ const fuzzToken = "fuzz-token"
 // for every one of them:
 //   - nothing panics, and every answer keeps to the contract (contracttest);
 //   - a 5xx comes only from a lifecycle result that is a 5xx failure, and a
-//     lifecycle result is answered exactly as SPEC §2.4 maps it;
+//     lifecycle result is answered exactly as contract §2.4 maps it;
 //   - every non-2xx answer is the error envelope with a stable code that
 //     fits the status (401 and 405 are invalid_request);
 //   - the lifecycle and the stores are reached only with a valid game_id, a
@@ -204,7 +204,7 @@ func (fx *fuzzFixture) checkAnswer(t *testing.T, req *http.Request, r response, 
 		}
 		operated = true
 		// The fake answers only what the operation declares, so the API must
-		// pass the result on as SPEC §2.4 maps it.
+		// pass the result on as contract §2.4 maps it.
 		res := fx.result(c.op)
 		if want := httpapi.HTTPStatus(res.ErrorCode); r.status != want {
 			t.Errorf("%s answered %q: status %d, want %d", c.op, res.ErrorCode, r.status, want)
@@ -264,7 +264,7 @@ func (fx *fuzzFixture) checkCall(t *testing.T, req *http.Request, c call) {
 	}
 }
 
-// authorized mirrors SPEC §5: "Authorization: Bearer <token>", the scheme
+// authorized mirrors contract §5: "Authorization: Bearer <token>", the scheme
 // case-insensitive (RFC 9110 §11.1).
 func authorized(req *http.Request) bool {
 	scheme, token, _ := strings.Cut(req.Header.Get("Authorization"), " ")

@@ -29,7 +29,7 @@ type handler struct {
 
 var _ StrictServerInterface = (*handler)(nil)
 
-// meta identifies the caller of a lifecycle call (SPEC §5): only `gm` is
+// meta identifies the caller of a lifecycle call (contract §5): only `gm` is
 // Game Master; `admin`, nothing or anything else is an admin call.
 func meta(caller, requestID *string) lifecycle.Meta {
 	m := lifecycle.Meta{Source: domain.SourceAdminRest}

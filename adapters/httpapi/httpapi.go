@@ -1,4 +1,4 @@
-// Package httpapi is Runtime Manager's internal REST API (SPEC §5): the
+// Package httpapi is Runtime Manager's internal REST API (contract §5): the
 // hand-written implementation of the strict server generated from
 // api/openapi.yaml (api.gen.go), wrapped in what the contract asks of every
 // request — bearer authentication on /api/, strict validation against the

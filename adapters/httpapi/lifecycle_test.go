@@ -14,7 +14,7 @@ import (
 )
 
 // lifecycleOps are the five lifecycle endpoints, each with a valid request
-// and the error statuses SPEC §2.4 lets it answer with.
+// and the error statuses contract §2.4 lets it answer with.
 var lifecycleOps = []struct {
 	op, method, path, body string
 	statuses               []int

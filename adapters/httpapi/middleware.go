@@ -23,7 +23,7 @@ import (
 	"github.com/galaxy/rtmanager/core/domain"
 )
 
-// MaxBodyBytes is the largest request body the API reads (SPEC §5: 64 KiB).
+// MaxBodyBytes is the largest request body the API reads (contract §5: 64 KiB).
 const MaxBodyBytes = 64 << 10
 
 // middleware is what every request passes before the generated routes.

@@ -7,7 +7,7 @@ import (
 	"github.com/galaxy/rtmanager/core/domain"
 )
 
-// jsonContentType is the Content-Type of every JSON answer (SPEC §5).
+// jsonContentType is the Content-Type of every JSON answer (contract §5).
 const jsonContentType = "application/json; charset=utf-8"
 
 // internalErrorMessage is all a caller learns about an unexpected failure;

@@ -17,7 +17,7 @@ import (
 	sqlassets "github.com/galaxy/rtmanager/sql"
 )
 
-// assertSchemaComplete checks the tables and indexes of SPEC §2.1/§8 exist in
+// assertSchemaComplete checks the tables and indexes of contract §2.1/§8 exist in
 // the pool's schema and that goose recorded the migration exactly once.
 func assertSchemaComplete(t *testing.T, pool *pgxpool.Pool) {
 	t.Helper()

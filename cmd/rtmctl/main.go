@@ -37,7 +37,7 @@ const (
 )
 
 // The enums the CLI checks before calling, in the contract's order so help
-// and error messages list them the way the SPEC does.
+// and error messages list them the way the contract does.
 var (
 	runtimeStatuses = []client.RuntimeStatus{client.RuntimeStatusRunning, client.RuntimeStatusStopped, client.RuntimeStatusRemoved}
 	stopReasons     = []client.StopReason{

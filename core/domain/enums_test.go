@@ -16,7 +16,7 @@ func strs[T ~string](vs []T) []string {
 	return out
 }
 
-// enumCase describes one enum of the contract: its values exactly as SPEC §2.3
+// enumCase describes one enum of the contract: its values exactly as contract §2.3
 // and §8 spell them, the All* list and the IsKnown predicate.
 type enumCase struct {
 	name    string

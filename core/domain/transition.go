@@ -2,7 +2,7 @@ package domain
 
 import "fmt"
 
-// allowedTransitions are the only status changes the contract permits (SPEC §2.2).
+// allowedTransitions are the only status changes the contract permits (contract §2.2).
 var allowedTransitions = map[Status][]Status{
 	StatusRunning: {StatusStopped, StatusRemoved},
 	StatusStopped: {StatusRunning, StatusRemoved},

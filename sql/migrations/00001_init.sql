@@ -1,4 +1,4 @@
--- Initial schema of Runtime Manager (SPEC §2.1, §8).
+-- Initial schema of Runtime Manager (contract §2.1, §8).
 --
 -- Names are deliberately not schema-qualified: the migrations run under the
 -- DSN's search_path (schema rtmanager in production, a throw-away schema per
