@@ -3,6 +3,7 @@ package lifecycle_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -131,4 +132,25 @@ func TestOperationsDetachFromTheCallersCancellation(t *testing.T) {
 	res := f.svc().Stop(cancelled, lifecycle.StopInput{GameID: game, Reason: "timeout", Meta: meta})
 
 	wantResult(t, res, domain.CodeNone)
+}
+
+// Not found reads the same whichever operation answers it, and names the game.
+func TestEveryOperationOnAGameWithoutARecordSaysSoInOneWording(t *testing.T) {
+	for _, op := range operations() {
+		if op.name == "start" {
+			continue // a start installs the record
+		}
+		t.Run(op.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.expectLease()
+			f.records.EXPECT().Get(gomock.Any(), game).Return(domain.Record{}, errNoContainer)
+
+			res := op.call(f)
+
+			wantResult(t, res, domain.CodeNotFound)
+			if res.ErrorMessage != domain.NoRuntimeMessage(game) || !strings.Contains(res.ErrorMessage, game) {
+				t.Errorf("message %q, want %q", res.ErrorMessage, domain.NoRuntimeMessage(game))
+			}
+		})
+	}
 }
