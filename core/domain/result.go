@@ -76,9 +76,9 @@ func Errorf(code ErrorCode, format string, args ...any) error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// CodeOf is the code err carries: that of the *Error in its chain, or
+// codeOf is the code err carries: that of the *Error in its chain, or
 // internal_error for anything else (a fault nobody mapped).
-func CodeOf(err error) ErrorCode {
+func codeOf(err error) ErrorCode {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code
@@ -89,5 +89,5 @@ func CodeOf(err error) ErrorCode {
 // FailureOf is the failure Result of err: its code and its whole message
 // (the context that wrapping added included).
 func FailureOf(err error) Result {
-	return Failure(CodeOf(err), err.Error())
+	return Failure(codeOf(err), err.Error())
 }

@@ -71,15 +71,12 @@ func TestNotificationForCodeCoversExactlyTheThreeStartFailures(t *testing.T) {
 
 func TestErrorsCarryTheirCodeThroughWrapping(t *testing.T) {
 	err := fmt.Errorf("state directory: %w", domain.Errorf(domain.CodeStartConfigInvalid, "not writable: %s", "EACCES"))
-	if got := domain.CodeOf(err); got != domain.CodeStartConfigInvalid {
-		t.Errorf("CodeOf(wrapped) = %q, want start_config_invalid", got)
-	}
 	res := domain.FailureOf(err)
 	if res.Outcome != domain.OutcomeFailure || res.ErrorCode != domain.CodeStartConfigInvalid ||
 		res.ErrorMessage != "state directory: not writable: EACCES" {
 		t.Errorf("FailureOf = %+v, want the code and the whole wrapped message", res)
 	}
-	if got := domain.CodeOf(errors.New("nil map")); got != domain.CodeInternalError {
-		t.Errorf("CodeOf(plain error) = %q, want internal_error", got)
+	if got := domain.FailureOf(errors.New("nil map")).ErrorCode; got != domain.CodeInternalError {
+		t.Errorf("FailureOf(plain error) code = %q, want internal_error", got)
 	}
 }
