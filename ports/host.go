@@ -22,7 +22,7 @@ type StateDir struct {
 	Created bool
 }
 
-// IDs makes unique random identifiers (correlation ids, lease tokens).
+// IDs makes unique random identifiers (the correlation ids of operations).
 type IDs interface {
 	NewID() string
 }

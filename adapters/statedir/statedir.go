@@ -36,7 +36,7 @@ func New(cfg Config) *Dirs { return &Dirs{cfg: cfg} }
 // Ensure makes <root>/<gameID> exist with the configured mode and owner and
 // proves it writable with a probe file. The game id has been validated by
 // core (one path segment); the check here keeps the adapter safe on its own.
-func (d *Dirs) Ensure(_ context.Context, gameID string) (ports.StateDir, error) {
+func (d *Dirs) Ensure(ctx context.Context, gameID string) (ports.StateDir, error) {
 	if gameID == "" || gameID != filepath.Base(gameID) || gameID == "." || gameID == ".." {
 		return ports.StateDir{}, fmt.Errorf("game id %q is not one path segment", gameID)
 	}
@@ -51,7 +51,10 @@ func (d *Dirs) Ensure(_ context.Context, gameID string) (ports.StateDir, error) 
 		return ports.StateDir{}, err
 	}
 	if err := d.settle(path); err != nil {
-		return ports.StateDir{Path: path, Created: created}, d.undo(path, created, err)
+		if created { // an unusable directory this call made is taken back
+			_ = d.RemoveIfEmpty(ctx, path)
+		}
+		return ports.StateDir{}, err
 	}
 	return ports.StateDir{Path: path, Created: created}, nil
 }
@@ -83,14 +86,6 @@ func (d *Dirs) settle(path string) error {
 	name := f.Name()
 	_ = f.Close()
 	return os.Remove(name)
-}
-
-// undo takes back a directory this call created when it turned out unusable.
-func (d *Dirs) undo(path string, created bool, cause error) error {
-	if created {
-		_ = d.RemoveIfEmpty(context.Background(), path)
-	}
-	return cause
 }
 
 // RemoveIfEmpty removes path when it is an empty directory directly under the
