@@ -58,6 +58,14 @@ type JobSource interface {
 	Read(ctx context.Context, count int, block time.Duration) ([]Job, error)
 	// Ack acknowledges a job after its result was published.
 	Ack(ctx context.Context, job Job) error
+	// Touch resets the idle time of the jobs this consumer still owns, so no
+	// other consumer reclaims them while they run (the heartbeat). It never
+	// takes a job back from another consumer: the jobs that are no longer
+	// this consumer's (reclaimed elsewhere, or acknowledged) are returned as lost.
+	Touch(ctx context.Context, jobs []Job) (lost []Job, err error)
+	// HandBack marks jobs this consumer will not run (it is shutting down)
+	// as idle for the claim time, so another consumer reclaims them at once.
+	HandBack(ctx context.Context, jobs []Job) error
 	// Pending counts entries delivered but not yet acknowledged.
 	Pending(ctx context.Context) (int64, error)
 }
@@ -106,4 +114,11 @@ type Metrics interface {
 	OperationDone(kind domain.OpKind, source domain.OpSource, outcome domain.Outcome, code domain.ErrorCode, took time.Duration)
 	HealthEventPublished(t domain.HealthEventType)
 	LeaseConflict()
+	// JobDone counts one answered stream job; took runs from the entry's
+	// append (its id's time) to its acknowledgement.
+	JobDone(kind JobKind, outcome domain.Outcome, code domain.ErrorCode, took time.Duration)
+	// JobDeadLettered counts one malformed entry copied to the dead letters.
+	JobDeadLettered(kind JobKind)
+	// JobsPending sets the group's count of delivered, unacknowledged entries.
+	JobsPending(n int64)
 }

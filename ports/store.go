@@ -7,7 +7,7 @@ import (
 	"github.com/galaxy/rtmanager/core/domain"
 )
 
-//go:generate go tool -modfile=../tools/go.mod mockgen -destination=mocks/store_mock.go -package=mocks . RuntimeStore,OperationLog,HealthStore
+//go:generate go tool -modfile=../tools/go.mod mockgen -destination=mocks/store_mock.go -package=mocks . RuntimeStore,OperationLog,HealthStore,JobFences
 
 // RuntimeStore keeps the runtime records (table runtime_records).
 type RuntimeStore interface {
@@ -67,6 +67,9 @@ type OperationLog interface {
 	Append(ctx context.Context, op domain.Operation) (int64, error)
 	// List returns a game's entries newest first, with id < BeforeID when BeforeID > 0.
 	List(ctx context.Context, q ListOperationsQuery) ([]domain.Operation, error)
+	// BySourceRef returns a game's entries from one source with one
+	// source_ref (a stream job's entry id), oldest first, at most limit.
+	BySourceRef(ctx context.Context, gameID string, source domain.OpSource, sourceRef string, limit int) ([]domain.Operation, error)
 }
 
 // ListOperationsQuery selects one page of a game's operation log.
@@ -81,4 +84,14 @@ type HealthStore interface {
 	Upsert(ctx context.Context, s domain.HealthSnapshot) error
 	// Get returns the snapshot of a game or ErrNotFound.
 	Get(ctx context.Context, gameID string) (domain.HealthSnapshot, error)
+}
+
+// JobFences remembers, per game, the position of the last stream job applied
+// to it (table job_fences), so jobs of one game take effect in their order
+// even when several instances hold them (contract §6).
+type JobFences interface {
+	// Advance moves the game's fence forward to pos — unless it already
+	// stands past pos — and returns where the fence now stands: pos itself
+	// when the job may act, a later position when a later job was applied.
+	Advance(ctx context.Context, gameID string, pos domain.JobPosition) (domain.JobPosition, error)
 }

@@ -237,6 +237,20 @@ func (mr *MockJobSourceMockRecorder) Ack(ctx, job any) *gomock.Call {
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Ack", reflect.TypeOf((*MockJobSource)(nil).Ack), ctx, job)
 }
 
+// HandBack mocks base method.
+func (m *MockJobSource) HandBack(ctx context.Context, jobs []ports.Job) error {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "HandBack", ctx, jobs)
+	ret0, _ := ret[0].(error)
+	return ret0
+}
+
+// HandBack indicates an expected call of HandBack.
+func (mr *MockJobSourceMockRecorder) HandBack(ctx, jobs any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "HandBack", reflect.TypeOf((*MockJobSource)(nil).HandBack), ctx, jobs)
+}
+
 // Pending mocks base method.
 func (m *MockJobSource) Pending(ctx context.Context) (int64, error) {
 	m.ctrl.T.Helper()
@@ -265,6 +279,21 @@ func (m *MockJobSource) Read(ctx context.Context, count int, block time.Duration
 func (mr *MockJobSourceMockRecorder) Read(ctx, count, block any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Read", reflect.TypeOf((*MockJobSource)(nil).Read), ctx, count, block)
+}
+
+// Touch mocks base method.
+func (m *MockJobSource) Touch(ctx context.Context, jobs []ports.Job) ([]ports.Job, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "Touch", ctx, jobs)
+	ret0, _ := ret[0].([]ports.Job)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// Touch indicates an expected call of Touch.
+func (mr *MockJobSourceMockRecorder) Touch(ctx, jobs any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Touch", reflect.TypeOf((*MockJobSource)(nil).Touch), ctx, jobs)
 }
 
 // MockJobResultPublisher is a mock of JobResultPublisher interface.
@@ -492,6 +521,42 @@ func (m *MockMetrics) HealthEventPublished(t domain.HealthEventType) {
 func (mr *MockMetricsMockRecorder) HealthEventPublished(t any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "HealthEventPublished", reflect.TypeOf((*MockMetrics)(nil).HealthEventPublished), t)
+}
+
+// JobDeadLettered mocks base method.
+func (m *MockMetrics) JobDeadLettered(kind ports.JobKind) {
+	m.ctrl.T.Helper()
+	m.ctrl.Call(m, "JobDeadLettered", kind)
+}
+
+// JobDeadLettered indicates an expected call of JobDeadLettered.
+func (mr *MockMetricsMockRecorder) JobDeadLettered(kind any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "JobDeadLettered", reflect.TypeOf((*MockMetrics)(nil).JobDeadLettered), kind)
+}
+
+// JobDone mocks base method.
+func (m *MockMetrics) JobDone(kind ports.JobKind, outcome domain.Outcome, code domain.ErrorCode, took time.Duration) {
+	m.ctrl.T.Helper()
+	m.ctrl.Call(m, "JobDone", kind, outcome, code, took)
+}
+
+// JobDone indicates an expected call of JobDone.
+func (mr *MockMetricsMockRecorder) JobDone(kind, outcome, code, took any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "JobDone", reflect.TypeOf((*MockMetrics)(nil).JobDone), kind, outcome, code, took)
+}
+
+// JobsPending mocks base method.
+func (m *MockMetrics) JobsPending(n int64) {
+	m.ctrl.T.Helper()
+	m.ctrl.Call(m, "JobsPending", n)
+}
+
+// JobsPending indicates an expected call of JobsPending.
+func (mr *MockMetricsMockRecorder) JobsPending(n any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "JobsPending", reflect.TypeOf((*MockMetrics)(nil).JobsPending), n)
 }
 
 // LeaseConflict mocks base method.
