@@ -71,6 +71,7 @@ type fixture struct {
 	ops     *mocks.MockOperationLog
 	notes   *mocks.MockNotificationPublisher
 	dirs    *mocks.MockStateDirs
+	fences  *mocks.MockJobFences
 	lobby   ports.LobbyClient
 
 	// dirCreated and dirErr script what StateDirs.Ensure answers.
@@ -121,6 +122,7 @@ func newFixture(t *testing.T) *fixture {
 		events:  mocks.NewMockHealthPublisher(ctrl),
 		prober:  mocks.NewMockEngineProber(ctrl),
 		metrics: mocks.NewMockMetrics(ctrl),
+		fences:  mocks.NewMockJobFences(ctrl),
 	}
 	clock := mocks.NewMockClock(ctrl)
 	clock.EXPECT().Now().Return(t0).AnyTimes()
@@ -188,7 +190,7 @@ func (f *fixture) svc() *lifecycle.Service {
 	var n int
 	ids.EXPECT().NewID().DoAndReturn(func() string { n++; return fmt.Sprintf("corr-%d", n) }).AnyTimes()
 	return lifecycle.New(f.cfg, lifecycle.Deps{
-		Docker: f.docker, Records: f.records, Operations: f.ops, Health: f.health, Leases: f.leases,
+		Docker: f.docker, Records: f.records, Operations: f.ops, Health: f.health, Leases: f.leases, Fences: f.fences,
 		StateDirs: f.dirs, HealthEvents: f.events, Notifications: f.notes, Prober: f.prober, Lobby: f.lobby,
 		Clock: f.clock, IDs: ids, Metrics: f.metrics, Logger: slog.New(slog.DiscardHandler),
 	})

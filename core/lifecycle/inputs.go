@@ -8,6 +8,11 @@ type Meta struct {
 	SourceRef string // X-Request-Id or stream entry id
 	// CorrelationID ties inner rows to their outer operation; generated when empty.
 	CorrelationID string
+	// Job is set when the operation carries out a Lobby stream job (contract
+	// §6). Such an operation waits for a busy lease instead of refusing —
+	// until the caller's context ends — and is fenced: a job placed before
+	// one already applied to the game does not act (fence.go).
+	Job *domain.JobPosition
 }
 
 // StartInput asks to run a game's engine from image_ref.

@@ -25,6 +25,9 @@ type op struct {
 	log           *slog.Logger
 	// lost closes if the game's lease is lost mid-operation (nil: never).
 	lost <-chan struct{}
+	// echo marks an operation that repeats an earlier answer of the same
+	// stream job (fence.go): it publishes nothing of its own.
+	echo bool
 }
 
 // leaseLost reports whether another holder may own the game now; a write
@@ -73,17 +76,20 @@ type request struct {
 // perform is the one scaffold of every public operation. The operation is
 // detached from the caller's cancellation — an HTTP client going away must not
 // leave a container half made; every Docker call has its own timeout — and it
-// writes exactly one row, whatever happens.
+// writes exactly one row, whatever happens. Only a stream job's wait for a
+// busy lease still listens to the caller (a consumer shutting down).
 func (s *Service) perform(ctx context.Context, r request, w work) domain.Result {
+	caller := ctx
 	ctx = context.WithoutCancel(ctx)
 	o := s.newOp(r.kind, r.gameID, r.imageRef, r.meta)
-	d, err := s.underLease(ctx, o, r, w)
+	d, err := s.underLease(ctx, caller, o, r, w)
 	return s.finish(ctx, o, d, err)
 }
 
 // underLease validates the request, takes the game's lease, runs w and
-// releases the lease. A busy lease is a conflict.
-func (s *Service) underLease(ctx context.Context, o *op, r request, w work) (done, error) {
+// releases the lease. A busy lease is a conflict — except for a stream job,
+// which waits for it and then passes the game's job fence first.
+func (s *Service) underLease(ctx, caller context.Context, o *op, r request, w work) (done, error) {
 	if err := domain.ValidateGameID(o.gameID); err != nil {
 		return done{}, invalid("%v", err)
 	}
@@ -92,17 +98,48 @@ func (s *Service) underLease(ctx context.Context, o *op, r request, w work) (don
 			return done{}, err
 		}
 	}
-	lease, err := s.d.Leases.Acquire(ctx, o.gameID)
-	switch {
-	case errors.Is(err, ports.ErrLeaseBusy):
-		s.d.Metrics.LeaseConflict()
-		return done{}, domain.Errorf(domain.CodeConflict, "another operation on this game is in progress")
-	case err != nil:
-		return done{}, storeErr("acquire lease", err)
+	lease, err := s.acquire(ctx, caller, o.gameID, r.meta.Job != nil)
+	if err != nil {
+		return done{}, err
 	}
 	defer lease.Release()
 	o.lost = lease.Lost()
+	if job := r.meta.Job; job != nil {
+		return s.fenced(ctx, o, *job, w)
+	}
 	return w(ctx, o)
+}
+
+// Bounds of a stream job's wait for a busy lease: short first retries, since
+// most operations on a game take milliseconds, then a steady poll.
+const (
+	leaseRetryFirst = 5 * time.Millisecond
+	leaseRetryMax   = 250 * time.Millisecond
+)
+
+// acquire takes the game's lease. Busy is a conflict, unless wait is set:
+// then it retries until the lease is free or the caller's context ends.
+func (s *Service) acquire(ctx, caller context.Context, gameID string, wait bool) (ports.Lease, error) {
+	delay := leaseRetryFirst
+	for {
+		lease, err := s.d.Leases.Acquire(ctx, gameID)
+		switch {
+		case err == nil:
+			return lease, nil
+		case !errors.Is(err, ports.ErrLeaseBusy):
+			return nil, storeErr("acquire lease", err)
+		case !wait:
+			s.d.Metrics.LeaseConflict()
+			return nil, domain.Errorf(domain.CodeConflict, "another operation on this game is in progress")
+		}
+		select {
+		case <-caller.Done():
+			return nil, domain.Errorf(domain.CodeServiceUnavailable,
+				"gave up waiting for the game's lease: %v", context.Cause(caller))
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, leaseRetryMax)
+	}
 }
 
 // inner runs one step of a restart or patch as an operation of its own kind:
@@ -177,7 +214,7 @@ func (s *Service) finish(ctx context.Context, o *op, d done, err error) domain.R
 	o.log.Log(ctx, level, "operation finished", "outcome", res.Outcome, "error_code", res.ErrorCode,
 		"error_message", res.ErrorMessage, "container_id", o.containerID, "took_ms", now.Sub(o.startedAt).Milliseconds())
 
-	if o.kind != domain.OpStart {
+	if o.kind != domain.OpStart || o.echo {
 		return res
 	}
 	switch {

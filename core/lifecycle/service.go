@@ -8,7 +8,8 @@
 // Files by concern: operation.go (the scaffold and failures), records.go
 // (reading and writing runtime records), preflight.go (checks before any
 // container is touched), container.go (Docker container handling),
-// readiness.go (the readiness gate), and one file per operation.
+// readiness.go (the readiness gate), fence.go (the order of stream jobs),
+// and one file per operation.
 package lifecycle
 
 import (
@@ -57,6 +58,7 @@ type Deps struct {
 	Operations    ports.OperationLog
 	Health        ports.HealthStore
 	Leases        ports.Leases
+	Fences        ports.JobFences
 	StateDirs     ports.StateDirs
 	HealthEvents  ports.HealthPublisher
 	Notifications ports.NotificationPublisher
