@@ -50,6 +50,10 @@ type Job struct {
 	Kind   JobKind
 	ID     string            // stream entry id
 	Fields map[string]string // raw fields, decoded by core
+	// Reclaimed marks an entry taken over from an idle consumer rather than
+	// read new; Read returns reclaimed entries first, then up to count new
+	// entries per stream, each stream's in entry-id order.
+	Reclaimed bool
 }
 
 // JobSource reads Lobby jobs through a consumer group.
