@@ -5,6 +5,7 @@ import (
 
 	"github.com/galaxy/rtmanager/adapters/metrics"
 	"github.com/galaxy/rtmanager/adapters/postgres"
+	"github.com/galaxy/rtmanager/core/jobs"
 	"github.com/galaxy/rtmanager/core/lifecycle"
 )
 
@@ -16,9 +17,11 @@ type App struct {
 	Metrics   *metrics.Metrics
 	// Runtimes counts records for the runtimes-by-status gauge.
 	Runtimes *postgres.RuntimeStore
+	// Jobs consumes Game Lobby's job streams; Run it beside the HTTP server.
+	Jobs *jobs.Consumer
 }
 
 // NewApp gathers the assembled parts.
-func NewApp(h http.Handler, svc *lifecycle.Service, m *metrics.Metrics, runtimes *postgres.RuntimeStore) *App {
-	return &App{Handler: h, Lifecycle: svc, Metrics: m, Runtimes: runtimes}
+func NewApp(h http.Handler, svc *lifecycle.Service, m *metrics.Metrics, runtimes *postgres.RuntimeStore, consumer *jobs.Consumer) *App {
+	return &App{Handler: h, Lifecycle: svc, Metrics: m, Runtimes: runtimes, Jobs: consumer}
 }

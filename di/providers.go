@@ -23,6 +23,7 @@ import (
 	"github.com/galaxy/rtmanager/adapters/postgres"
 	"github.com/galaxy/rtmanager/adapters/redis"
 	"github.com/galaxy/rtmanager/adapters/statedir"
+	"github.com/galaxy/rtmanager/core/jobs"
 	"github.com/galaxy/rtmanager/core/lifecycle"
 	"github.com/galaxy/rtmanager/internal/config"
 	"github.com/galaxy/rtmanager/ports"
@@ -85,6 +86,9 @@ func OperationLog(s *postgres.Store) *postgres.OperationLog { return s.Operation
 // HealthStore is the store's health-snapshot adapter.
 func HealthStore(s *postgres.Store) *postgres.HealthStore { return s.Health() }
 
+// JobFences is the store's job-fence adapter.
+func JobFences(s *postgres.Store) *postgres.JobFences { return s.Fences() }
+
 // ProvideRedis opens Redis after the migrations.
 func ProvideRedis(ctx context.Context, cfg config.Config, _ Migrated) (*goredis.Client, func(), error) {
 	rdb, err := redis.Open(ctx, redis.Options{Addr: cfg.RedisAddr, Password: cfg.RedisPassword, DB: cfg.RedisDB})
@@ -99,13 +103,37 @@ func ProvideLeases(rdb *goredis.Client, cfg config.Config, log *slog.Logger) *re
 	return redis.NewLeases(rdb, redis.LeaseConfig{TTL: cfg.GameLeaseTTL, Logger: log})
 }
 
+// streamNames are the configured stream keys.
+func streamNames(cfg config.Config) redis.StreamNames {
+	s := cfg.Streams
+	return redis.StreamNames{
+		StartJobs: s.StartJobs, StopJobs: s.StopJobs, JobResults: s.JobResults,
+		HealthEvents: s.HealthEvents, NotificationIntents: s.NotificationIntents, DeadLetters: s.DeadLetters,
+	}
+}
+
 // ProvidePublisher publishes every outgoing stream.
 func ProvidePublisher(rdb *goredis.Client, cfg config.Config) *redis.Publisher {
-	s := cfg.Streams
-	return redis.NewPublisher(rdb, redis.StreamNames{
-		StartJobs: s.StartJobs, StopJobs: s.StopJobs, JobResults: s.JobResults,
-		HealthEvents: s.HealthEvents, NotificationIntents: s.NotificationIntents,
-	}, s.MaxLen)
+	return redis.NewPublisher(rdb, streamNames(cfg), cfg.Streams.MaxLen)
+}
+
+// ProvideJobSource reads Lobby's job streams as this instance's consumer of the group.
+func ProvideJobSource(rdb *goredis.Client, cfg config.Config) (*redis.JobSource, error) {
+	return redis.NewJobSource(rdb, redis.JobSourceConfig{
+		Names: streamNames(cfg), Group: cfg.Streams.Group, Consumer: cfg.InstanceID, ClaimIdle: cfg.Streams.ClaimIdle,
+	})
+}
+
+// ProvideConsumer builds the Lobby job consumer. Its drain is the shutdown
+// timeout, the same bound the HTTP server's in-flight requests get.
+func ProvideConsumer(cfg config.Config, src *redis.JobSource, pub *redis.Publisher, svc *lifecycle.Service,
+	clk ports.Clock, m *metrics.Metrics, log *slog.Logger) *jobs.Consumer {
+	return jobs.New(jobs.Config{
+		Concurrency: cfg.JobConcurrency, ClaimIdle: cfg.Streams.ClaimIdle, Drain: cfg.ShutdownTimeout,
+	}, jobs.Deps{
+		Source: src, Results: pub, Dead: pub, Runner: svc, Clock: clk, Metrics: m,
+		Logger: log.With("component", "jobs"),
+	})
 }
 
 // ProvideProber probes engines over HTTP.

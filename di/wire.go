@@ -22,19 +22,21 @@ import (
 )
 
 // Build assembles the service in boot order (contract §10): Docker checked,
-// PostgreSQL opened and migrated, Redis opened. The cleanup closes what was
+// PostgreSQL opened and migrated, Redis opened. Nothing runs yet: the caller
+// serves App.Handler and runs App.Jobs. The cleanup closes what was
 // opened, in reverse.
 func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func(), error) {
 	wire.Build(
 		ProvideDocker, CheckDocker,
-		ProvidePostgres, Migrate, ProvideStore, RuntimeStore, OperationLog, HealthStore,
-		ProvideRedis, ProvideLeases, ProvidePublisher,
+		ProvidePostgres, Migrate, ProvideStore, RuntimeStore, OperationLog, HealthStore, JobFences,
+		ProvideRedis, ProvideLeases, ProvidePublisher, ProvideJobSource,
 		ProvideProber, ProvideLobby, metrics.New,
 		wire.Struct(new(clock.System)), wire.Struct(new(randid.Source)), ProvideStateDirs,
 		wire.Bind(new(ports.Docker), new(*docker.Client)),
 		wire.Bind(new(ports.RuntimeStore), new(*postgres.RuntimeStore)),
 		wire.Bind(new(ports.OperationLog), new(*postgres.OperationLog)),
 		wire.Bind(new(ports.HealthStore), new(*postgres.HealthStore)),
+		wire.Bind(new(ports.JobFences), new(*postgres.JobFences)),
 		wire.Bind(new(ports.Leases), new(*redis.Leases)),
 		wire.Bind(new(ports.HealthPublisher), new(*redis.Publisher)),
 		wire.Bind(new(ports.NotificationPublisher), new(*redis.Publisher)),
@@ -44,7 +46,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func
 		wire.Bind(new(ports.StateDirs), new(*statedir.Dirs)),
 		wire.Bind(new(ports.Metrics), new(*metrics.Metrics)),
 		wire.Struct(new(lifecycle.Deps), "*"),
-		LifecycleConfig, ProvideLifecycle,
+		LifecycleConfig, ProvideLifecycle, ProvideConsumer,
 		ProvideHandler,
 		NewApp,
 	)

@@ -138,7 +138,15 @@ func serve(stderr io.Writer) int {
 		defer close(gaugeDone)
 		app.Metrics.RefreshRuntimes(gaugeCtx, app.Runtimes, runtimesRefresh, log)
 	}()
+	jobsCtx, stopJobs := context.WithCancel(ctx)
+	jobsDone := make(chan struct{})
+	go func() {
+		defer close(jobsDone)
+		app.Jobs.Run(jobsCtx) // stops reading at the signal, then drains within the shutdown timeout
+	}()
 	err = server.Serve(ctx, ln, app.Handler, cfg.ShutdownTimeout, log)
+	stopJobs() // also when the listener failed
+	<-jobsDone
 	stopGauge()
 	<-gaugeDone
 	if err != nil {

@@ -44,8 +44,9 @@ type Service struct {
 	Config    config.Config
 	StateRoot string
 
-	mu      sync.Mutex
-	gameIDs []string
+	mu       sync.Mutex
+	gameIDs  []string
+	stopJobs func() // stops the job consumer and waits for its drain; idempotent
 }
 
 // Options tune one harness.
@@ -56,6 +57,10 @@ type Options struct {
 	Logger *slog.Logger
 	// NoContract skips response validation (benchmarks measure the service, not the checker).
 	NoContract bool
+	// Peer makes this service a second instance of peer's deployment: the
+	// same database schema, stream keys, Redis and state root, its own
+	// instance id (consumer name) and HTTP listener.
+	Peer *Service
 }
 
 // Start boots a service for one test.
@@ -64,8 +69,16 @@ func Start(t testing.TB, opts Options) *Service {
 	testenv.EngineImages(t)
 	s := &Service{t: t, Docker: testenv.Docker(t), Redis: testenv.Redis(t), StateRoot: t.TempDir()}
 	prefix := "rtmtest:" + testenv.UniqueName("streams") + ":"
+	var dsn string
+	if p := opts.Peer; p != nil {
+		s.StateRoot, dsn = p.StateRoot, p.Config.PostgresDSN
+		prefix = strings.TrimSuffix(p.Config.Streams.StartJobs, "start_jobs")
+	} else {
+		dsn = testenv.FreshSchema(t)
+	}
 	env := map[string]string{
-		"POSTGRES_PRIMARY_DSN":           testenv.FreshSchema(t),
+		"INSTANCE_ID":                    testenv.UniqueName("rtm"),
+		"POSTGRES_PRIMARY_DSN":           dsn,
 		"REDIS_MASTER_ADDR":              testenv.RedisAddr(),
 		"DOCKER_NETWORK":                 testenv.DockerNetwork(),
 		"GAME_STATE_ROOT":                s.StateRoot,
@@ -77,6 +90,7 @@ func Start(t testing.TB, opts Options) *Service {
 		"STREAM_JOB_RESULTS":             prefix + "job_results",
 		"STREAM_HEALTH_EVENTS":           prefix + "health_events",
 		"STREAM_NOTIFICATION_INTENTS":    prefix + "notification_intents",
+		"STREAM_DEAD_LETTERS":            prefix + "dead_letters",
 		"GAME_STATE_OWNER_UID":           "0",
 		"GAME_STATE_OWNER_GID":           "0",
 	}
@@ -119,15 +133,31 @@ func Start(t testing.TB, opts Options) *Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Registered last so it runs first: containers go before the service does.
+	jobsCtx, cancelJobs := context.WithCancel(context.Background())
+	jobsDone := make(chan struct{})
+	go func() {
+		defer close(jobsDone)
+		app.Jobs.Run(jobsCtx)
+	}()
+	s.stopJobs = sync.OnceFunc(func() {
+		cancelJobs()
+		<-jobsDone
+	})
+	// Registered last so it runs first: the consumer stops and containers go
+	// before the service does.
 	t.Cleanup(func() {
 		srv.Close()
 		s.DB.Close()
 		cleanup()
 	})
 	t.Cleanup(s.removeContainers)
+	t.Cleanup(s.stopJobs)
 	return s
 }
+
+// StopJobs shuts the job consumer down as SIGTERM would (stop reading, hand
+// back, drain) and returns when it has stopped. The REST API keeps serving.
+func (s *Service) StopJobs() { s.stopJobs() }
 
 // GameID returns a fresh game id whose containers and lease are removed when the test ends.
 func (s *Service) GameID(prefix string) string { return s.Track(testenv.UniqueName(prefix)) }
