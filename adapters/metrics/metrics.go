@@ -14,7 +14,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/galaxy/rtmanager/core/domain"
+	"github.com/galaxy/rtmanager/ports"
 )
+
+var _ ports.Metrics = (*Metrics)(nil)
+
+// jobKinds are the kinds of Lobby job, one per job stream.
+var jobKinds = []ports.JobKind{ports.JobStart, ports.JobStop}
 
 // Metrics owns a private registry so tests can build several side by side.
 type Metrics struct {
@@ -24,14 +30,19 @@ type Metrics struct {
 	healthEvents   *prometheus.CounterVec
 	leaseConflicts prometheus.Counter
 	runtimes       *prometheus.GaugeVec
+	jobs           *prometheus.CounterVec
+	jobLatency     *prometheus.HistogramVec
+	deadLetters    *prometheus.CounterVec
+	pending        prometheus.Gauge
 }
 
 // New registers every metric on a fresh registry (with the Go and process
 // collectors). The series whose label values are few and known — runtimes by
-// status, health events by type — start at zero, so they are on /metrics
-// from boot and a rate or an alert over them needs no first event. Operation
-// series have too many label combinations, most of which never occur; they
-// appear with their first operation.
+// status, health events by type, dead letters by job kind, the pending count —
+// start at zero, so they are on /metrics from boot and a rate or an alert over
+// them needs no first event. Operation and stream-job series have too many
+// label combinations, most of which never occur; they appear with their first
+// sample.
 func New() *Metrics {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -54,15 +65,37 @@ func New() *Metrics {
 		runtimes: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "rtmanager_runtimes", Help: "Runtime records by status.",
 		}, []string{"status"}),
+		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rtmanager_stream_jobs_total", Help: "Lobby stream jobs answered, by job kind, outcome and error code.",
+		}, []string{"job_kind", "outcome", "error_code"}),
+		// A replayed job is answered in milliseconds, a real start can take
+		// minutes (image pull, readiness gate): both ends need buckets.
+		jobLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "rtmanager_stream_job_duration_seconds", Help: "From a job's append to the stream (its entry id's time) to its acknowledgement.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120},
+		}, []string{"job_kind"}),
+		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rtmanager_stream_dead_letters_total", Help: "Malformed job entries copied to the dead letters, by job kind.",
+		}, []string{"job_kind"}),
+		pending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "rtmanager_stream_pending", Help: "Entries of the job streams delivered to a consumer of the group and not yet acknowledged (all instances).",
+		}),
 	}
 	f(m.operations)
 	f(m.latency)
 	f(m.healthEvents)
 	f(m.leaseConflicts)
 	f(m.runtimes)
+	f(m.jobs)
+	f(m.jobLatency)
+	f(m.deadLetters)
+	f(m.pending)       // unlabelled: exported at 0 from registration
 	m.SetRuntimes(nil) // every status at 0 until the first count
 	for _, t := range domain.AllHealthEventTypes {
 		m.healthEvents.WithLabelValues(string(t))
+	}
+	for _, k := range jobKinds {
+		m.deadLetters.WithLabelValues(string(k))
 	}
 	return m
 }
@@ -88,6 +121,22 @@ func (m *Metrics) HealthEventPublished(t domain.HealthEventType) {
 
 // LeaseConflict implements ports.Metrics.
 func (m *Metrics) LeaseConflict() { m.leaseConflicts.Inc() }
+
+// JobDone implements ports.Metrics. took runs from the entry's append (its
+// id's time, set by Redis) to its acknowledgement (read on this host); clock
+// skew between the two can make it negative, which counts as 0.
+func (m *Metrics) JobDone(kind ports.JobKind, outcome domain.Outcome, code domain.ErrorCode, took time.Duration) {
+	m.jobs.WithLabelValues(string(kind), string(outcome), string(code)).Inc()
+	m.jobLatency.WithLabelValues(string(kind)).Observe(max(took, 0).Seconds())
+}
+
+// JobDeadLettered implements ports.Metrics.
+func (m *Metrics) JobDeadLettered(kind ports.JobKind) {
+	m.deadLetters.WithLabelValues(string(kind)).Inc()
+}
+
+// JobsPending implements ports.Metrics.
+func (m *Metrics) JobsPending(n int64) { m.pending.Set(float64(n)) }
 
 // RuntimeCounter counts runtime records by status (the PostgreSQL store).
 type RuntimeCounter interface {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/galaxy/rtmanager/core/domain"
 	"github.com/galaxy/rtmanager/internal/contractdoc"
+	"github.com/galaxy/rtmanager/ports"
 )
 
 // exported returns the rtmanager_* families on the registry with their
@@ -52,9 +53,9 @@ func TestTheRunbookListsWhatIsExported(t *testing.T) {
 		switch r[3] {
 		case "at boot":
 			atBoot = append(atBoot, name)
-		case "after the first operation":
+		case "after the first operation", "after the first job":
 		default:
-			t.Errorf("%s: %q says neither \"at boot\" nor \"after the first operation\"", name, r[3])
+			t.Errorf("%s: %q says none of \"at boot\", \"after the first operation\", \"after the first job\"", name, r[3])
 		}
 	}
 	slices.Sort(atBoot)
@@ -68,6 +69,9 @@ func TestTheRunbookListsWhatIsExported(t *testing.T) {
 	m.HealthEventPublished(domain.EventContainerStarted)
 	m.LeaseConflict()
 	m.SetRuntimes(map[domain.Status]int{domain.StatusRunning: 1})
+	m.JobDone(ports.JobStart, domain.OutcomeSuccess, domain.CodeNone, time.Second)
+	m.JobDeadLettered(ports.JobStop)
+	m.JobsPending(1)
 	got := exported(t, m)
 	for name, labels := range got {
 		want, ok := documented[name]
