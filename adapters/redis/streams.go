@@ -26,8 +26,8 @@ type StreamNames struct {
 	JobResults          string
 	HealthEvents        string
 	NotificationIntents string
-	// DeadLetters has no variable of its own in the spec; it is here so tests
-	// and staging can isolate it like the others.
+	// DeadLetters keeps malformed job entries (RTMANAGER_STREAM_DEAD_LETTERS,
+	// contract §12.3); it is not one of §6's streams.
 	DeadLetters string
 }
 
