@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,11 +74,26 @@ func TestPublishedFieldsAreTheContracts(t *testing.T) {
 	}
 	sameFields(t, "health event", onlyEntry(t, r, names.HealthEvents), "### 6.5")
 
-	// A job without fields of its own: what remains is the metadata.
+	// A job without fields of its own, nothing cut: what remains is the
+	// metadata but `cut`.
 	if err := p.DeadLetter(ctxT(t), ports.Job{Kind: ports.JobStart, ID: "1-0"}, "bad"); err != nil {
 		t.Fatal(err)
 	}
-	sameFields(t, "dead letter", onlyEntry(t, r, names.DeadLetters), "### 12.3")
+	letter := onlyEntry(t, r, names.DeadLetters)
+	if _, ok := letter[deadLetterCut]; ok {
+		t.Errorf("dead letter with nothing cut has %s: %q", deadLetterCut, letter[deadLetterCut])
+	}
+	letter[deadLetterCut] = ""
+	sameFields(t, "dead letter", letter, "### 12.3")
+	// A job whose one field is cut: without that field, the whole metadata.
+	r.Del(ctxT(t), names.DeadLetters)
+	long := strings.Repeat("x", deadLetterMaxBytes+1)
+	if err := p.DeadLetter(ctxT(t), ports.Job{Kind: ports.JobStart, ID: "1-0", Fields: map[string]string{"f": long}}, "bad"); err != nil {
+		t.Fatal(err)
+	}
+	letter = onlyEntry(t, r, names.DeadLetters)
+	delete(letter, "f")
+	sameFields(t, "dead letter with a cut", letter, "### 12.3")
 }
 
 // TestDefaultStreamKeysAreTheContracts: the default keys are those of the

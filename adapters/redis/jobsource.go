@@ -1,13 +1,9 @@
 package redis
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -81,16 +77,15 @@ func NewJobSource(rdb goredis.UniversalClient, cfg JobSourceConfig) (*JobSource,
 	}, nil
 }
 
-// Read returns up to count jobs per stream, ordered by entry id across both
-// streams: ids are Lobby's append times, so a start and a later stop of one
-// game come in order (entries of the same millisecond on different streams
-// have no defined order). It first reclaims entries that another consumer (or
-// this one, before a restart) left pending for longer than ClaimIdle, then
-// reads new entries, blocking up to block only when nothing was reclaimed;
-// block <= 0 does not block. A blocked read ignores ctx cancellation (go-redis
-// only honours deadlines on the socket), so callers should keep block short
-// enough for shutdown. When ctx ends the error is ctx's, not
-// ports.ErrUnavailable.
+// Read returns up to count jobs per stream: first the entries it reclaims
+// (those another consumer, or this one before a restart, left pending for
+// longer than ClaimIdle), then new ones, each stream's in entry id order.
+// The order across the two streams is not defined; the core orders jobs
+// itself (domain.JobPosition). Read blocks up to block for new entries only
+// when nothing was reclaimed; block <= 0 does not block. A blocked read
+// ignores ctx cancellation (go-redis only honours deadlines on the socket),
+// so callers should keep block short enough for shutdown. When ctx ends the
+// error is ctx's, not ports.ErrUnavailable.
 func (s *JobSource) Read(ctx context.Context, count int, block time.Duration) ([]ports.Job, error) {
 	if count <= 0 {
 		count = 1
@@ -118,7 +113,6 @@ func (s *JobSource) Read(ctx context.Context, count int, block time.Duration) ([
 		}
 		return nil, err
 	}
-	slices.SortStableFunc(jobs, func(a, b ports.Job) int { return compareIDs(a.ID, b.ID) })
 	return jobs, nil
 }
 
@@ -202,6 +196,102 @@ func (s *JobSource) Ack(ctx context.Context, job ports.Job) error {
 	return wrapErr("xack "+stream, err)
 }
 
+// claimOwnScript re-claims, for the consumer that already holds them, the
+// given entries of one stream and sets their idle time, in one atomic step:
+// an entry is XCLAIMed only after XPENDING names this consumer as its owner,
+// so an entry another consumer reclaimed meanwhile is never taken back.
+// XCLAIM with JUSTID leaves the delivery count alone, and skips (and drops
+// from the pending list) an entry trimmed from the stream. The reply is the
+// ids still this consumer's. A missing stream or group has nothing pending:
+// the reply is then empty.
+//
+// KEYS[1] stream; ARGV[1] group, ARGV[2] consumer, ARGV[3] idle time to set
+// in milliseconds (0: the heartbeat; the claim idle: the hand-back), ARGV[4..]
+// entry ids.
+var claimOwnScript = goredis.NewScript(`
+local kept = {}
+for i = 4, #ARGV do
+  local id = ARGV[i]
+  local p = redis.pcall('XPENDING', KEYS[1], ARGV[1], id, id, 1)
+  if type(p) == 'table' and p.err then
+    if string.sub(p.err, 1, 7) == 'NOGROUP' then return {} end
+    return redis.error_reply(p.err)
+  end
+  if p[1] and p[1][2] == ARGV[2] then
+    local c = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, id, 'IDLE', ARGV[3], 'JUSTID')
+    if c[1] then kept[#kept + 1] = id end
+  end
+end
+return kept`)
+
+// Touch is the heartbeat: it resets to zero the idle time of every job still
+// pending with this consumer, so no other consumer's XAUTOCLAIM takes it
+// while it runs. A job that is no longer this consumer's — reclaimed by
+// another consumer, acknowledged, or trimmed from its stream — is left
+// alone and returned in lost. Each stream is one atomic script call; on an
+// error lost is nil and the jobs of a stream already touched stay touched.
+// Empty jobs make no Redis call.
+func (s *JobSource) Touch(ctx context.Context, jobs []ports.Job) ([]ports.Job, error) {
+	kept, err := s.claimOwn(ctx, "touch", jobs, 0)
+	if err != nil {
+		return nil, err
+	}
+	var lost []ports.Job
+	for _, j := range jobs {
+		if !kept[jobKey{j.Kind, j.ID}] {
+			lost = append(lost, j)
+		}
+	}
+	return lost, nil
+}
+
+// HandBack marks the jobs still pending with this consumer as idle for
+// ClaimIdle, so the next XAUTOCLAIM of any consumer (MinIdle ClaimIdle)
+// takes them at once instead of a whole ClaimIdle later. Jobs that are no
+// longer this consumer's are left alone. It stops at the first stream whose
+// call fails. Empty jobs make no Redis call.
+func (s *JobSource) HandBack(ctx context.Context, jobs []ports.Job) error {
+	_, err := s.claimOwn(ctx, "hand back", jobs, s.claimIdle)
+	return err
+}
+
+type jobKey struct {
+	kind ports.JobKind
+	id   string
+}
+
+// claimOwn runs claimOwnScript once per stream over the jobs of that stream,
+// setting their idle time to idle, and returns the jobs still this consumer's.
+// A job of an unknown kind is a caller's bug: nothing is sent then.
+func (s *JobSource) claimOwn(ctx context.Context, op string, jobs []ports.Job, idle time.Duration) (map[jobKey]bool, error) {
+	ids := make(map[ports.JobKind][]string, len(s.streams))
+	for _, j := range jobs {
+		if _, err := s.names.jobStream(j.Kind); err != nil {
+			return nil, fmt.Errorf("%s %s: %w", op, j.ID, err)
+		}
+		ids[j.Kind] = append(ids[j.Kind], j.ID)
+	}
+	kept := make(map[jobKey]bool, len(jobs))
+	for _, st := range s.streams {
+		if len(ids[st.kind]) == 0 {
+			continue
+		}
+		args := make([]any, 0, 3+len(ids[st.kind]))
+		args = append(args, s.group, s.consumer, idle.Milliseconds())
+		for _, id := range ids[st.kind] {
+			args = append(args, id)
+		}
+		res, err := claimOwnScript.Run(ctx, s.rdb, []string{st.name}, args...).StringSlice()
+		if err != nil {
+			return nil, wrapErr(op+" "+st.name, err)
+		}
+		for _, id := range res {
+			kept[jobKey{st.kind, id}] = true
+		}
+	}
+	return kept, nil
+}
+
 // Pending sums the entries delivered to any consumer of the group and not yet
 // acknowledged, over both streams.
 func (s *JobSource) Pending(ctx context.Context) (int64, error) {
@@ -255,21 +345,4 @@ func toJob(kind ports.JobKind, m goredis.XMessage) ports.Job {
 		}
 	}
 	return ports.Job{Kind: kind, ID: m.ID, Fields: fields}
-}
-
-// compareIDs orders stream entry ids ("<ms>-<seq>") numerically.
-func compareIDs(a, b string) int {
-	am, as := splitID(a)
-	bm, bs := splitID(b)
-	if c := cmp.Compare(am, bm); c != 0 {
-		return c
-	}
-	return cmp.Compare(as, bs)
-}
-
-func splitID(id string) (ms, seq uint64) {
-	m, s, _ := strings.Cut(id, "-")
-	ms, _ = strconv.ParseUint(m, 10, 64)
-	seq, _ = strconv.ParseUint(s, 10, 64)
-	return ms, seq
 }

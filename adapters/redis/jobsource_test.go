@@ -72,8 +72,9 @@ func TestJobSourceReadAck(t *testing.T) {
 	r := newSharedRedis(t)
 	names := r.testNames()
 	s := newSource(t, r, names, "a", time.Minute)
-	// Entries written before the group exists are jobs too. Explicit ids
-	// (distinct milliseconds) make the order across the streams defined.
+	// Entries written before the group exists are jobs too. Each stream's
+	// come in id order, the start stream's first; the core orders across
+	// the streams itself.
 	id1 := addJobID(t, r, names.StartJobs, "1000-0", "game_id", "g1", "image_ref", "galaxy/game:1.0.0", "requested_at_ms", "1")
 	id2 := addJobID(t, r, names.StopJobs, "2000-0", "game_id", "g1", "reason", "finished", "requested_at_ms", "2")
 	id3 := addJobID(t, r, names.StartJobs, "3000-0", "game_id", "g1", "image_ref", "galaxy/game:1.0.1", "requested_at_ms", "3")
@@ -84,8 +85,8 @@ func TestJobSourceReadAck(t *testing.T) {
 	}
 	want := []ports.Job{
 		{Kind: ports.JobStart, ID: id1, Fields: map[string]string{"game_id": "g1", "image_ref": "galaxy/game:1.0.0", "requested_at_ms": "1"}},
-		{Kind: ports.JobStop, ID: id2, Fields: map[string]string{"game_id": "g1", "reason": "finished", "requested_at_ms": "2"}},
 		{Kind: ports.JobStart, ID: id3, Fields: map[string]string{"game_id": "g1", "image_ref": "galaxy/game:1.0.1", "requested_at_ms": "3"}},
+		{Kind: ports.JobStop, ID: id2, Fields: map[string]string{"game_id": "g1", "reason": "finished", "requested_at_ms": "2"}},
 	}
 	if !reflect.DeepEqual(jobs, want) {
 		t.Fatalf("Read\n got %+v\nwant %+v", jobs, want)
@@ -221,6 +222,8 @@ func TestRedisDownIsUnavailable(t *testing.T) {
 		"Read":          func() error { _, err := src.Read(ctxT(t), 1, 100*time.Millisecond); return err },
 		"Ack":           func() error { return src.Ack(ctxT(t), job) },
 		"Pending":       func() error { _, err := src.Pending(ctxT(t)); return err },
+		"Touch":         func() error { _, err := src.Touch(ctxT(t), []ports.Job{job}); return err },
+		"HandBack":      func() error { return src.HandBack(ctxT(t), []ports.Job{job}) },
 	}
 	calls["Open"] = func() error { _, err := Open(ctxT(t), Options{Addr: p.Addr}); return err }
 	// In parallel: each call spends its dial retries against the dead port.

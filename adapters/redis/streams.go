@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -25,8 +26,8 @@ type StreamNames struct {
 	JobResults          string
 	HealthEvents        string
 	NotificationIntents string
-	// DeadLetters has no variable of its own in the spec; it is here so tests
-	// and staging can isolate it like the others.
+	// DeadLetters keeps malformed job entries (RTMANAGER_STREAM_DEAD_LETTERS,
+	// contract §12.3); it is not one of §6's streams.
 	DeadLetters string
 }
 
@@ -186,36 +187,162 @@ func (p *Publisher) PublishResult(ctx context.Context, r ports.JobResult) error 
 	})
 }
 
-// Dead-letter metadata fields. An original field of the same name (a stop
-// job's own `reason`) is kept as original_<name>.
+// Dead-letter metadata fields (contract §12.3). An original field named like
+// one of them (a stop job's own `reason`) is kept as original_<name>.
 const (
 	deadLetterSource = "source_stream"
 	deadLetterID     = "entry_id"
 	deadLetterReason = "reason"
+	deadLetterCut    = "cut"
 )
 
+// Bounds of a dead letter. A malformed entry may be hostile and as large as
+// Redis takes; its copy must not be. Each bound that bites is said in the
+// letter's `cut` field.
+const (
+	// deadLetterMaxFields is how many of the entry's own fields are kept:
+	// the first by name, in byte order.
+	deadLetterMaxFields = 64
+	// deadLetterMaxBytes bounds each kept field's name and value, and the
+	// reason; longer ones keep their first deadLetterMaxBytes bytes.
+	deadLetterMaxBytes = 1024
+	// cutNoteMaxNames and cutNoteNameBytes bound the names the `cut` field
+	// lists: at most that many per list, each shortened to that many bytes.
+	cutNoteMaxNames  = 8
+	cutNoteNameBytes = 32
+)
+
+// renamePrefix is prepended to an original field's name while it is a
+// metadata field's or another kept field's.
+const renamePrefix = "original_"
+
 // DeadLetter copies a malformed job entry, with where it came from and why,
-// to the dead letters stream.
+// to the dead letters stream, bounded: at most deadLetterMaxFields fields,
+// each name, value and the reason cut to deadLetterMaxBytes bytes (on a byte
+// boundary: the stream is binary-safe), and a `cut` field saying what was cut
+// or dropped when anything was.
 func (p *Publisher) DeadLetter(ctx context.Context, job ports.Job, reason string) error {
 	source, err := p.names.jobStream(job.Kind)
 	if err != nil {
 		// Still keep the entry: losing it is worse than an odd source name.
 		source = string(job.Kind)
 	}
-	pairs := []string{deadLetterSource, source, deadLetterID, job.ID, deadLetterReason, reason}
+	var note cutNote
+	reason, note.reason = cutBytes(reason, deadLetterMaxBytes)
+
 	keys := make([]string, 0, len(job.Fields))
 	for k := range job.Fields {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	for _, k := range keys {
-		name := k
-		if k == deadLetterSource || k == deadLetterID || k == deadLetterReason {
-			name = "original_" + k
+	if len(keys) > deadLetterMaxFields {
+		note.dropped = len(keys) - deadLetterMaxFields
+		keys = keys[:deadLetterMaxFields]
+	}
+
+	type field struct {
+		name, value string
+		nameCut     bool
+	}
+	reserved := func(name string) bool {
+		return name == deadLetterSource || name == deadLetterID || name == deadLetterReason || name == deadLetterCut
+	}
+	fields := make([]field, len(keys))
+	taken := make(map[string]bool, len(keys))
+	var rename []int
+	for i, k := range keys {
+		f := &fields[i]
+		f.name, f.nameCut = cutBytes(k, deadLetterMaxBytes)
+		f.value, _ = cutBytes(job.Fields[k], deadLetterMaxBytes)
+		// A field keeps its (cut) name unless it is reserved or an earlier
+		// field's; those are renamed below, so no name is written twice.
+		if reserved(f.name) || taken[f.name] {
+			rename = append(rename, i)
+			continue
 		}
-		pairs = append(pairs, name, job.Fields[k])
+		taken[f.name] = true
+	}
+	for _, i := range rename {
+		name := fields[i].name
+		for reserved(name) || taken[name] {
+			name = renamePrefix + name
+		}
+		fields[i].name = name
+		taken[name] = true
+	}
+
+	pairs := []string{deadLetterSource, source, deadLetterID, job.ID, deadLetterReason, reason}
+	for i, k := range keys {
+		if fields[i].nameCut {
+			note.names = append(note.names, fields[i].name)
+		}
+		if len(job.Fields[k]) > deadLetterMaxBytes {
+			note.values = append(note.values, fields[i].name)
+		}
+	}
+	if s := note.String(); s != "" {
+		pairs = append(pairs, deadLetterCut, s)
+	}
+	for _, f := range fields {
+		pairs = append(pairs, f.name, f.value)
 	}
 	return p.xadd(ctx, p.names.DeadLetters, pairs)
+}
+
+// cutBytes returns s's first n bytes, and whether that is less than s.
+func cutBytes(s string, n int) (string, bool) {
+	if len(s) <= n {
+		return s, false
+	}
+	return s[:n], true
+}
+
+// cutNote is what a dead letter lost to its bounds.
+type cutNote struct {
+	reason  bool     // the reason was cut
+	names   []string // fields whose name was cut (as stored)
+	values  []string // fields whose value was cut (as stored)
+	dropped int      // fields dropped beyond deadLetterMaxFields
+}
+
+// String is the `cut` field's value, "" when nothing was lost, e.g.
+// "values of image_ref, x cut to 1024 bytes; 3 fields dropped". It stays
+// well under deadLetterMaxBytes: lists and the names in them are bounded.
+func (n cutNote) String() string {
+	var parts []string
+	if n.reason {
+		parts = append(parts, fmt.Sprintf("reason cut to %d bytes", deadLetterMaxBytes))
+	}
+	if len(n.names) > 0 {
+		parts = append(parts, fmt.Sprintf("names of %s cut to %d bytes", noteList(n.names), deadLetterMaxBytes))
+	}
+	if len(n.values) > 0 {
+		parts = append(parts, fmt.Sprintf("values of %s cut to %d bytes", noteList(n.values), deadLetterMaxBytes))
+	}
+	switch {
+	case n.dropped == 1:
+		parts = append(parts, "1 field dropped")
+	case n.dropped > 1:
+		parts = append(parts, fmt.Sprintf("%d fields dropped", n.dropped))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// noteList joins up to cutNoteMaxNames names, each shortened to
+// cutNoteNameBytes bytes (marked with "…"), and counts the rest.
+func noteList(names []string) string {
+	shown := names[:min(len(names), cutNoteMaxNames)]
+	out := make([]string, 0, len(shown)+1)
+	for _, name := range shown {
+		if short, cut := cutBytes(name, cutNoteNameBytes); cut {
+			name = short + "…"
+		}
+		out = append(out, name)
+	}
+	if rest := len(names) - len(shown); rest > 0 {
+		out = append(out, fmt.Sprintf("and %d more", rest))
+	}
+	return strings.Join(out, ", ")
 }
 
 // msOrNow is t in Unix milliseconds; an unset time means "now", because a

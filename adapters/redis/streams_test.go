@@ -2,8 +2,10 @@ package redis
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -139,6 +141,102 @@ func TestDeadLetter(t *testing.T) {
 	assertFields(t, onlyEntry(t, r, names.DeadLetters), map[string]string{
 		"source_stream": names.StopJobs, "entry_id": "1700000000000-3", "reason": "unknown reason",
 		"game_id": "g1", "original_reason": "bogus", "requested_at_ms": "x",
+	})
+}
+
+// TestDeadLetterOfAHostileEntryIsBounded sends a hostile entry through Redis
+// — a 1 MB value, a 5000-byte name, binary bytes, 100 fields — and reads
+// its dead letter back.
+func TestDeadLetterOfAHostileEntryIsBounded(t *testing.T) {
+	r := newSharedRedis(t)
+	names := r.testNames()
+	p := NewPublisher(r, names, 0)
+	s := newSource(t, r, names, "a", time.Minute)
+
+	binName := "\x00\xffbin"
+	binValue := strings.Repeat("\xff\xfe\x80", 700) // 2100 bytes, not UTF-8
+	huge := strings.Repeat("i", 1<<20)
+	longName := strings.Repeat("n", 5000)
+	values := []string{binName, binValue, "game_id", "g1", "image_ref", huge, longName, "v"}
+	for i := range 96 {
+		values = append(values, fmt.Sprintf("z%02d", i), "zz")
+	}
+	addJob(t, r, names.StartJobs, values...)
+	jobs := readN(t, s, 1)
+	if len(jobs[0].Fields) != 100 || jobs[0].Fields[binName] != binValue {
+		t.Fatalf("the entry did not arrive whole: %d fields", len(jobs[0].Fields))
+	}
+	reason := strings.Repeat("r", 3000)
+	if err := p.DeadLetter(ctxT(t), jobs[0], reason); err != nil {
+		t.Fatal(err)
+	}
+
+	// Sorted by name, the first 64 are the four odd ones and z00–z59.
+	want := map[string]string{
+		"source_stream": names.StartJobs, "entry_id": jobs[0].ID, "reason": reason[:1024],
+		"cut": "reason cut to 1024 bytes; names of nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn… cut to 1024 bytes; " +
+			"values of \x00\xffbin, image_ref cut to 1024 bytes; 36 fields dropped",
+		binName: binValue[:1024], "game_id": "g1", "image_ref": huge[:1024], longName[:1024]: "v",
+	}
+	for i := range 60 {
+		want[fmt.Sprintf("z%02d", i)] = "zz"
+	}
+	assertFields(t, onlyEntry(t, r, names.DeadLetters), want)
+}
+
+// TestDeadLetterCutNoteIsBounded: with every name and value cut, the cut
+// field itself stays within the bound.
+func TestDeadLetterCutNoteIsBounded(t *testing.T) {
+	r := newSharedRedis(t)
+	names := r.testNames()
+	p := NewPublisher(r, names, 0)
+	fields := map[string]string{}
+	for i := range 1000 {
+		fields[fmt.Sprintf("%04d", i)+strings.Repeat("é", 1500)] = strings.Repeat("v", 2000)
+	}
+	if err := p.DeadLetter(ctxT(t), ports.Job{Kind: ports.JobStop, ID: "1-0", Fields: fields}, "bad"); err != nil {
+		t.Fatal(err)
+	}
+	got := onlyEntry(t, r, names.DeadLetters)
+	if len(got) != 4+deadLetterMaxFields {
+		t.Fatalf("%d fields stored, want 4 + %d", len(got), deadLetterMaxFields)
+	}
+	for k, v := range got {
+		if k == "source_stream" {
+			continue
+		}
+		if len(k) > deadLetterMaxBytes || len(v) > deadLetterMaxBytes {
+			t.Fatalf("field of %d bytes, value of %d bytes stored", len(k), len(v))
+		}
+	}
+	cut := got["cut"]
+	if !strings.HasPrefix(cut, "names of 0000") || !strings.Contains(cut, ", and 56 more cut to 1024 bytes; values of 0000") ||
+		!strings.HasSuffix(cut, "; 936 fields dropped") {
+		t.Fatalf("cut = %q", cut)
+	}
+	if len(cut) > deadLetterMaxBytes {
+		t.Fatalf("cut is %d bytes", len(cut))
+	}
+}
+
+// TestDeadLetterNamesNeverClash: an original field named like a metadata
+// field, or like another field once renamed or cut, gets a name of its own.
+func TestDeadLetterNamesNeverClash(t *testing.T) {
+	r := newSharedRedis(t)
+	names := r.testNames()
+	p := NewPublisher(r, names, 0)
+	a, b := strings.Repeat("a", 1024), strings.Repeat("a", 1025)
+	job := ports.Job{Kind: ports.JobStop, ID: "1-0", Fields: map[string]string{
+		"reason": "1", "original_reason": "2", "cut": "3", "entry_id": "4", a: "5", b: "6",
+	}}
+	if err := p.DeadLetter(ctxT(t), job, "bad"); err != nil {
+		t.Fatal(err)
+	}
+	assertFields(t, onlyEntry(t, r, names.DeadLetters), map[string]string{
+		"source_stream": names.StopJobs, "entry_id": "1-0", "reason": "bad",
+		"cut":             "names of original_aaaaaaaaaaaaaaaaaaaaaaa… cut to 1024 bytes",
+		"original_reason": "2", "original_original_reason": "1", "original_cut": "3", "original_entry_id": "4",
+		a: "5", "original_" + a: "6",
 	})
 }
 

@@ -28,6 +28,7 @@ type Streams struct {
 	JobResults          string
 	HealthEvents        string
 	NotificationIntents string
+	DeadLetters         string // copies of malformed job entries (contract §12.3)
 	Group               string
 	ClaimIdle           time.Duration
 	MaxLen              int64
@@ -158,6 +159,7 @@ var variables = []Var{
 	{"STREAM_JOB_RESULTS", "runtime:job_results", "stream key", "job results to Game Lobby"},
 	{"STREAM_HEALTH_EVENTS", "runtime:health_events", "stream key", "health events to Game Master"},
 	{"STREAM_NOTIFICATION_INTENTS", "notification:intents", "stream key", "notification intents to the Notification service"},
+	{"STREAM_DEAD_LETTERS", "rtmanager:dead_letters", "stream key", "copies of malformed job entries, for operators"},
 	{"STREAM_GROUP", "rtmanager", "name", "consumer group of the job streams"},
 	{"STREAM_CLAIM_IDLE", "1m", "duration", "how long a job stays pending with a consumer before another may claim it"},
 	{"STREAM_MAX_LEN", "100000", "entries", "approximate length every published stream is trimmed to"},
@@ -241,6 +243,7 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 			JobResults:          p.nonEmpty("STREAM_JOB_RESULTS"),
 			HealthEvents:        p.nonEmpty("STREAM_HEALTH_EVENTS"),
 			NotificationIntents: p.nonEmpty("STREAM_NOTIFICATION_INTENTS"),
+			DeadLetters:         p.nonEmpty("STREAM_DEAD_LETTERS"),
 			Group:               p.nonEmpty("STREAM_GROUP"),
 			ClaimIdle:           p.duration("STREAM_CLAIM_IDLE"),
 			MaxLen:              int64(p.intRange("STREAM_MAX_LEN", 1, 1<<40)),

@@ -127,7 +127,8 @@ func checkInvariants(t *testing.T, c Config) {
 	for name, s := range map[string]string{
 		"DockerNetwork": c.DockerNetwork, "Streams.StartJobs": c.Streams.StartJobs, "Streams.StopJobs": c.Streams.StopJobs,
 		"Streams.JobResults": c.Streams.JobResults, "Streams.HealthEvents": c.Streams.HealthEvents,
-		"Streams.NotificationIntents": c.Streams.NotificationIntents, "Streams.Group": c.Streams.Group,
+		"Streams.NotificationIntents": c.Streams.NotificationIntents, "Streams.DeadLetters": c.Streams.DeadLetters,
+		"Streams.Group": c.Streams.Group,
 	} {
 		if strings.TrimSpace(s) == "" {
 			t.Errorf("%s = %q, want a name", name, s)
