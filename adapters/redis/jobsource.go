@@ -136,7 +136,9 @@ func (s *JobSource) reclaim(ctx context.Context, jobs []ports.Job, count int) ([
 			return nil, wrapErr("xautoclaim "+st.name, err)
 		}
 		for _, m := range msgs {
-			jobs = append(jobs, toJob(st.kind, m))
+			j := toJob(st.kind, m)
+			j.Reclaimed = true
+			jobs = append(jobs, j)
 		}
 	}
 	return jobs, nil

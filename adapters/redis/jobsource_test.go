@@ -129,8 +129,8 @@ func TestJobSourceReclaimsIdleEntries(t *testing.T) {
 	id := addJob(t, r, names.StopJobs, "game_id", "g1", "reason", "cancelled", "requested_at_ms", "1")
 
 	got, err := a.Read(ctxT(t), 10, 0)
-	if err != nil || len(got) != 1 {
-		t.Fatalf("A Read = %v, %v", got, err)
+	if err != nil || len(got) != 1 || got[0].Reclaimed {
+		t.Fatalf("A Read = %+v, %v; want one new entry", got, err)
 	}
 	// A dies without acknowledging. Before claimIdle nobody else sees it.
 	if got, err := b.Read(ctxT(t), 10, 0); err != nil || len(got) != 0 {
@@ -141,7 +141,7 @@ func TestJobSourceReclaimsIdleEntries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || got[0].ID != id || got[0].Kind != ports.JobStop || got[0].Fields["reason"] != "cancelled" {
+	if len(got) != 1 || got[0].ID != id || got[0].Kind != ports.JobStop || got[0].Fields["reason"] != "cancelled" || !got[0].Reclaimed {
 		t.Fatalf("B reclaimed %+v", got)
 	}
 	ext, err := r.XPendingExt(ctxT(t), &goredis.XPendingExtArgs{Stream: names.StopJobs, Group: "rtmanager", Start: "-", End: "+", Count: 10}).Result()
