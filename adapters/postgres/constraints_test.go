@@ -20,6 +20,7 @@ func TestSchemaRefusesRawWrites(t *testing.T) {
 		VALUES ('g', $1, $2, $3, $4, $5, now(), now())`
 	const health = `INSERT INTO health_snapshots (game_id, status, source, last_event_type, details, observed_at)
 		VALUES ('g', $1, $2, $3, $4, now())`
+	const fence = `INSERT INTO job_fences (game_id, job_ms, job_rank, job_seq) VALUES ($1, $2, $3, $4)`
 
 	tests := []struct {
 		name       string
@@ -41,6 +42,10 @@ func TestSchemaRefusesRawWrites(t *testing.T) {
 		{"an unknown health source", health, []any{"healthy", "oracle", "probe_failed", "{}"}, "health_snapshots_source_chk"},
 		{"an unknown health event type", health, []any{"healthy", "probe", "container_paused", "{}"}, "health_snapshots_last_event_type_chk"},
 		{"health details that are JSON null", health, []any{"healthy", "probe", "probe_recovered", "null"}, "health_snapshots_details_object_chk"},
+		{"a fence of a game id unsafe as a path segment", fence, []any{"../etc", 1, 0, 0}, "job_fences_game_id_chk"},
+		{"a fence of a stream rank that is neither start nor stop", fence, []any{"g", 1, 2, 0}, "job_fences_job_rank_chk"},
+		{"a fence at a negative millisecond", fence, []any{"g", -1, 0, 0}, "job_fences_position_chk"},
+		{"a fence at a negative sequence number", fence, []any{"g", 1, 1, -1}, "job_fences_position_chk"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name+" is refused by "+tc.constraint, func(t *testing.T) {

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"io/fs"
 	"net/url"
+	"path"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -17,15 +20,18 @@ import (
 	sqlassets "github.com/galaxy/rtmanager/sql"
 )
 
-// assertSchemaComplete checks the tables and indexes of contract §2.1/§8 exist in
-// the pool's schema and that goose recorded the migration exactly once.
+// assertSchemaComplete checks the tables and indexes of contract §2.1/§8 and
+// the job fences exist in the pool's schema and that goose recorded every
+// embedded migration exactly once.
 func assertSchemaComplete(t *testing.T, pool *pgxpool.Pool) {
 	t.Helper()
 	for _, rel := range []struct{ catalog, column, name string }{
 		{"pg_tables", "tablename", "runtime_records"},
 		{"pg_tables", "tablename", "operation_log"},
 		{"pg_tables", "tablename", "health_snapshots"},
+		{"pg_tables", "tablename", "job_fences"},
 		{"pg_indexes", "indexname", "runtime_records_status_last_op_idx"},
+		{"pg_indexes", "indexname", "runtime_records_game_id_lower_key"},
 		{"pg_indexes", "indexname", "operation_log_game_id_id_idx"},
 	} {
 		var n int
@@ -34,14 +40,39 @@ func assertSchemaComplete(t *testing.T, pool *pgxpool.Pool) {
 			t.Errorf("%s %s: count=%d err=%v", rel.catalog, rel.name, n, err)
 		}
 	}
-	var applied int
-	if err := pool.QueryRow(t.Context(),
-		"SELECT count(*) FROM goose_db_version WHERE version_id = 1 AND is_applied").Scan(&applied); err != nil {
-		t.Fatalf("read goose version table: %v", err)
+	versions := migrationVersions(t)
+	if len(versions) < 3 {
+		t.Fatalf("%d embedded migrations, want at least 3", len(versions))
 	}
-	if applied != 1 {
-		t.Errorf("migration 1 recorded %d times, want once", applied)
+	for _, v := range versions {
+		var applied int
+		if err := pool.QueryRow(t.Context(),
+			"SELECT count(*) FROM goose_db_version WHERE version_id = $1 AND is_applied", v).Scan(&applied); err != nil {
+			t.Fatalf("read goose version table: %v", err)
+		}
+		if applied != 1 {
+			t.Errorf("migration %d recorded %d times, want once", v, applied)
+		}
 	}
+}
+
+// migrationVersions lists the versions of the embedded migrations.
+func migrationVersions(t *testing.T) []int64 {
+	t.Helper()
+	names, err := fs.Glob(sqlassets.Migrations, "migrations/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var versions []int64
+	for _, name := range names {
+		prefix, _, _ := strings.Cut(path.Base(name), "_")
+		v, err := strconv.ParseInt(prefix, 10, 64)
+		if err != nil {
+			t.Fatalf("migration %s has no version prefix: %v", name, err)
+		}
+		versions = append(versions, v)
+	}
+	return versions
 }
 
 func TestMigrate(t *testing.T) {
@@ -113,8 +144,8 @@ func TestMigrate(t *testing.T) {
 			"SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'goose_db_version'").Scan(&tables); err != nil {
 			t.Fatal(err)
 		}
-		if tables != 3 {
-			t.Fatalf("%d tables after re-applying, want 3", tables)
+		if tables != 4 {
+			t.Fatalf("%d tables after re-applying, want 4", tables)
 		}
 	})
 

@@ -60,13 +60,38 @@ func (l *OperationLog) List(ctx context.Context, q ports.ListOperationsQuery) ([
 	if err != nil {
 		return nil, wrapErr("list operations of "+q.GameID, err)
 	}
+	return operationsFromRows("list operations of "+q.GameID, rows)
+}
+
+// BySourceRef returns a game's entries from one source with one source_ref
+// (a stream job's entry id), oldest first, at most limit.
+func (l *OperationLog) BySourceRef(ctx context.Context, gameID string, source domain.OpSource, sourceRef string, limit int) ([]domain.Operation, error) {
+	op := "list operations of " + gameID + " from " + string(source) + " " + sourceRef
+	n, err := rowLimit(op, limit)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := l.q.ListOperationsBySourceRef(ctx, sqlcgen.ListOperationsBySourceRefParams{
+		GameID:    gameID,
+		OpSource:  string(source),
+		SourceRef: sourceRef,
+		RowLimit:  n,
+	})
+	if err != nil {
+		return nil, wrapErr(op, err)
+	}
+	return operationsFromRows(op, rows)
+}
+
+// operationsFromRows converts the rows of one read; op names the read in an error.
+func operationsFromRows(op string, rows []sqlcgen.OperationLog) ([]domain.Operation, error) {
 	out := make([]domain.Operation, 0, len(rows))
 	for _, r := range rows {
-		op, err := operationFromRow(r)
+		o, err := operationFromRow(r)
 		if err != nil {
-			return nil, wrapErr("list operations of "+q.GameID, err)
+			return nil, wrapErr(op, err)
 		}
-		out = append(out, op)
+		out = append(out, o)
 	}
 	return out, nil
 }

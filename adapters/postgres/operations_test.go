@@ -176,3 +176,93 @@ func TestOperationListPagination(t *testing.T) {
 		}
 	})
 }
+
+func TestOperationsBySourceRef(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	appendOp := func(gameID string, source domain.OpSource, ref string) int64 {
+		t.Helper()
+		op := operation(gameID)
+		op.Source = source
+		op.SourceRef = ref
+		id, err := s.Operations().Append(t.Context(), op)
+		if err != nil {
+			t.Fatalf("Append: %v", err)
+		}
+		return id
+	}
+	const ref = "1700000000000-0"
+	// The matching rows are interleaved with rows of another game, another
+	// source and another ref, each of which must be left out.
+	var want []int64
+	for range 3 {
+		want = append(want, appendOp("game-a", domain.SourceLobbyStream, ref))
+		appendOp("game-b", domain.SourceLobbyStream, ref)
+		appendOp("game-a", domain.SourceGMRest, ref)
+		appendOp("game-a", domain.SourceLobbyStream, "1700000000000-1")
+	}
+
+	t.Run("a game's entries of one source and ref come oldest first", func(t *testing.T) {
+		got, err := s.Operations().BySourceRef(t.Context(), "game-a", domain.SourceLobbyStream, ref, 10)
+		if err != nil {
+			t.Fatalf("BySourceRef: %v", err)
+		}
+		var ids []int64
+		for _, op := range got {
+			if op.GameID != "game-a" || op.Source != domain.SourceLobbyStream || op.SourceRef != ref {
+				t.Fatalf("entry %d of %s from %s %s matched", op.ID, op.GameID, op.Source, op.SourceRef)
+			}
+			ids = append(ids, op.ID)
+		}
+		if !slices.Equal(ids, want) {
+			t.Fatalf("entries %v, want %v", ids, want)
+		}
+	})
+
+	t.Run("the limit keeps the oldest entries", func(t *testing.T) {
+		got, err := s.Operations().BySourceRef(t.Context(), "game-a", domain.SourceLobbyStream, ref, 2)
+		if err != nil {
+			t.Fatalf("BySourceRef: %v", err)
+		}
+		if len(got) != 2 || got[0].ID != want[0] || got[1].ID != want[1] {
+			t.Fatalf("%d entries %v, want the oldest two of %v", len(got), got, want)
+		}
+	})
+
+	t.Run("an entry reads back field for field", func(t *testing.T) {
+		got, err := s.Operations().BySourceRef(t.Context(), "game-b", domain.SourceLobbyStream, ref, 1)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("BySourceRef: %v, %d rows", err, len(got))
+		}
+		w := operation("game-b")
+		w.SourceRef = ref
+		w.ID = got[0].ID
+		if !reflect.DeepEqual(got[0], w) {
+			t.Fatalf("entry mismatch\n got: %s\nwant: %s", dump(got[0]), dump(w))
+		}
+	})
+
+	t.Run("nothing matches a ref of another source or game", func(t *testing.T) {
+		for _, q := range []struct {
+			game   string
+			source domain.OpSource
+			ref    string
+		}{
+			{"game-a", domain.SourceAdminRest, ref},
+			{"game-c", domain.SourceLobbyStream, ref},
+			{"game-a", domain.SourceLobbyStream, "1700000000000-2"},
+		} {
+			got, err := s.Operations().BySourceRef(t.Context(), q.game, q.source, q.ref, 10)
+			if err != nil || len(got) != 0 {
+				t.Errorf("BySourceRef(%s, %s, %s): %v, %d rows", q.game, q.source, q.ref, err, len(got))
+			}
+		}
+	})
+
+	t.Run("a non-positive limit is refused", func(t *testing.T) {
+		_, err := s.Operations().BySourceRef(t.Context(), "game-a", domain.SourceLobbyStream, ref, 0)
+		if err == nil || errors.Is(err, ports.ErrUnavailable) {
+			t.Fatalf("BySourceRef with limit 0: %v, want a plain error", err)
+		}
+	})
+}

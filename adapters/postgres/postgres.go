@@ -1,8 +1,9 @@
 // Package postgres is Runtime Manager's durable store: the runtime records, the
-// operation log and the health snapshots in PostgreSQL (contract §2, §8). It opens
-// the pool, applies the embedded goose migrations and implements the store
-// ports on top of the sqlc-generated queries in sqlcgen. Driver errors leave
-// this package translated into the ports sentinels.
+// operation log, the health snapshots and the job fences in PostgreSQL
+// (contract §2, §6, §8). It opens the pool, applies the embedded goose
+// migrations and implements the store ports on top of the sqlc-generated
+// queries in sqlcgen. Driver errors leave this package translated into the
+// ports sentinels.
 package postgres
 
 import (

@@ -12,11 +12,12 @@ import (
 
 // Store is the PostgreSQL persistence of Runtime Manager. It hands out one
 // adapter per port because the ports share method names (Get, List, Upsert)
-// with different signatures, so no single type can implement all three.
+// with different signatures, so no single type can implement them all.
 type Store struct {
 	runtimes   *RuntimeStore
 	operations *OperationLog
 	health     *HealthStore
+	fences     *JobFences
 }
 
 // NewStore builds the store adapters on a pool opened with Open and migrated
@@ -27,6 +28,7 @@ func NewStore(pool *pgxpool.Pool) *Store {
 		runtimes:   &RuntimeStore{q: q},
 		operations: &OperationLog{q: q},
 		health:     &HealthStore{q: q},
+		fences:     &JobFences{q: q},
 	}
 }
 
@@ -39,10 +41,14 @@ func (s *Store) Operations() *OperationLog { return s.operations }
 // Health is the ports.HealthStore (table health_snapshots).
 func (s *Store) Health() *HealthStore { return s.health }
 
+// Fences is the ports.JobFences (table job_fences).
+func (s *Store) Fences() *JobFences { return s.fences }
+
 var (
 	_ ports.RuntimeStore = (*RuntimeStore)(nil)
 	_ ports.OperationLog = (*OperationLog)(nil)
 	_ ports.HealthStore  = (*HealthStore)(nil)
+	_ ports.JobFences    = (*JobFences)(nil)
 )
 
 // rowLimit converts a page size for SQL LIMIT. A non-positive limit is a

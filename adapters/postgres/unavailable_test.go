@@ -56,6 +56,14 @@ var storeCalls = []struct {
 		_, err := s.Operations().List(ctx, ports.ListOperationsQuery{GameID: "game-1", Limit: 10})
 		return err
 	}},
+	{"operations by source ref", func(ctx context.Context, s *postgres.Store) error {
+		_, err := s.Operations().BySourceRef(ctx, "game-1", domain.SourceLobbyStream, "1700000000000-0", 10)
+		return err
+	}},
+	{"fences advance", func(ctx context.Context, s *postgres.Store) error {
+		_, err := s.Fences().Advance(ctx, "game-1", domain.JobPosition{Ms: 1700000000000, Rank: domain.JobRankStop})
+		return err
+	}},
 	{"health upsert", func(ctx context.Context, s *postgres.Store) error {
 		return s.Health().Upsert(ctx, snapshot("game-1", at(0)))
 	}},

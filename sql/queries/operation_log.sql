@@ -18,3 +18,16 @@ SELECT * FROM operation_log
 WHERE game_id = sqlc.arg(game_id) AND id < sqlc.arg(before_id)
 ORDER BY id DESC
 LIMIT sqlc.arg(row_limit);
+
+-- ListOperationsBySourceRef returns a game's entries of one source with one
+-- source_ref (a stream job's entry id), oldest first. No index of its own:
+-- the query stays within one game, and operation_log_game_id_id_idx
+-- (game_id, id DESC), read backwards, yields that game's entries in id order;
+-- source and ref are filtered among them.
+-- name: ListOperationsBySourceRef :many
+SELECT * FROM operation_log
+WHERE game_id = sqlc.arg(game_id)
+  AND op_source = sqlc.arg(op_source)
+  AND source_ref = sqlc.arg(source_ref)
+ORDER BY id
+LIMIT sqlc.arg(row_limit);

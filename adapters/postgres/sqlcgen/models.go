@@ -18,6 +18,14 @@ type HealthSnapshot struct {
 	ObservedAt    pgtype.Timestamptz
 }
 
+type JobFence struct {
+	GameID    string
+	JobMs     int64
+	JobRank   int16
+	JobSeq    int64
+	UpdatedAt pgtype.Timestamptz
+}
+
 type OperationLog struct {
 	ID            int64
 	GameID        string

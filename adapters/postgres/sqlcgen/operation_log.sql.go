@@ -111,3 +111,64 @@ func (q *Queries) ListOperations(ctx context.Context, arg ListOperationsParams) 
 	}
 	return items, nil
 }
+
+const listOperationsBySourceRef = `-- name: ListOperationsBySourceRef :many
+SELECT id, game_id, op_kind, op_source, source_ref, correlation_id, outcome, error_code, error_message, image_ref, container_id, details, started_at, finished_at FROM operation_log
+WHERE game_id = $1
+  AND op_source = $2
+  AND source_ref = $3
+ORDER BY id
+LIMIT $4
+`
+
+type ListOperationsBySourceRefParams struct {
+	GameID    string
+	OpSource  string
+	SourceRef string
+	RowLimit  int32
+}
+
+// ListOperationsBySourceRef returns a game's entries of one source with one
+// source_ref (a stream job's entry id), oldest first. No index of its own:
+// the query stays within one game, and operation_log_game_id_id_idx
+// (game_id, id DESC), read backwards, yields that game's entries in id order;
+// source and ref are filtered among them.
+func (q *Queries) ListOperationsBySourceRef(ctx context.Context, arg ListOperationsBySourceRefParams) ([]OperationLog, error) {
+	rows, err := q.db.Query(ctx, listOperationsBySourceRef,
+		arg.GameID,
+		arg.OpSource,
+		arg.SourceRef,
+		arg.RowLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []OperationLog
+	for rows.Next() {
+		var i OperationLog
+		if err := rows.Scan(
+			&i.ID,
+			&i.GameID,
+			&i.OpKind,
+			&i.OpSource,
+			&i.SourceRef,
+			&i.CorrelationID,
+			&i.Outcome,
+			&i.ErrorCode,
+			&i.ErrorMessage,
+			&i.ImageRef,
+			&i.ContainerID,
+			&i.Details,
+			&i.StartedAt,
+			&i.FinishedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
