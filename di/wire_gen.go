@@ -19,7 +19,8 @@ import (
 // Injectors from wire.go:
 
 // Build assembles the service in boot order (contract §10): Docker checked,
-// PostgreSQL opened and migrated, Redis opened. The cleanup closes what was
+// PostgreSQL opened and migrated, Redis opened. Nothing runs yet: the caller
+// serves App.Handler and runs App.Jobs. The cleanup closes what was
 // opened, in reverse.
 func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func(), error) {
 	lifecycleConfig := LifecycleConfig(cfg)
@@ -54,6 +55,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func
 		return nil, nil, err
 	}
 	leases := ProvideLeases(redisClient, cfg, log)
+	jobFences := JobFences(store)
 	dirs := ProvideStateDirs(cfg)
 	publisher := ProvidePublisher(redisClient, cfg)
 	prober := ProvideProber(cfg)
@@ -73,6 +75,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func
 		Operations:    operationLog,
 		Health:        healthStore,
 		Leases:        leases,
+		Fences:        jobFences,
 		StateDirs:     dirs,
 		HealthEvents:  publisher,
 		Notifications: publisher,
@@ -91,7 +94,15 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func
 		cleanup()
 		return nil, nil, err
 	}
-	app := NewApp(handler, service, metricsMetrics, runtimeStore)
+	jobSource, err := ProvideJobSource(redisClient, cfg)
+	if err != nil {
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	consumer := ProvideConsumer(cfg, jobSource, publisher, service, system, metricsMetrics, log)
+	app := NewApp(handler, service, metricsMetrics, runtimeStore, consumer)
 	return app, func() {
 		cleanup3()
 		cleanup2()
