@@ -59,6 +59,7 @@ fuzz: ## Run each fuzz target for a short while
 	$(GO) test -run '^$$' -fuzz FuzzParseImageRef -fuzztime 20s ./core/domain
 	$(GO) test -run '^$$' -fuzz '^FuzzRequest$$' -fuzztime 20s ./adapters/httpapi
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./internal/config
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 20s ./core/jobs
 
 .PHONY: lint
 lint: ## vet, gofmt and the dependency rule (core must not reach infrastructure)

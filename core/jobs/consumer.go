@@ -141,12 +141,15 @@ func (c *Consumer) read(ctx context.Context) {
 	var fails int
 	for ctx.Err() == nil {
 		c.mu.Lock()
-		room, held := c.capacity()-c.owned, len(c.held)
+		room, held, owned := c.capacity()-c.owned, len(c.held), c.owned
 		c.mu.Unlock()
 		if room <= 0 {
-			if held > 0 {
-				// No room to read what the held jobs wait for: run them; the
-				// fence still keeps one game's jobs in order.
+			// A read that holds jobs back filled a stream's share, so it
+			// leaves no room: wait for the jobs in flight to make some.
+			if held > 0 && held >= owned {
+				// Only the held jobs fill the consumer, so nothing will make
+				// room to read what they wait for: run them; the fence still
+				// keeps one game's jobs in order.
 				c.release(c.takeHeld())
 				continue
 			}

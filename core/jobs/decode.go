@@ -59,7 +59,9 @@ func decode(raw ports.Job) job {
 	}
 	pos, err := domain.ParseJobPosition(raw.ID, rank)
 	if err != nil {
-		bad("%v", err)
+		// Not the parser's error: it shows the whole id, and an id is as
+		// hostile as any field.
+		bad("entry id %s is not <ms>-<seq>, two decimal numbers within int64", quote(raw.ID))
 	}
 	j.pos = pos
 
