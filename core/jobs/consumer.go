@@ -183,11 +183,20 @@ func (c *Consumer) read(ctx context.Context) {
 func (c *Consumer) take(raws []ports.Job, count int) {
 	batch := make([]job, 0, len(raws))
 	reclaimed := 0
+	mine := make(map[jobKey]bool)
+	for _, h := range c.holding() {
+		mine[keyOf(h)] = true
+	}
 	for _, r := range raws {
-		batch = append(batch, decode(r))
 		if r.Reclaimed {
 			reclaimed++
 		}
+		if mine[keyOf(r)] {
+			// Reclaimed from this very consumer: it missed its heartbeats
+			// (Redis was away) and still holds the job; do not run it twice.
+			continue
+		}
+		batch = append(batch, decode(r))
 	}
 	c.mu.Lock()
 	c.owned += len(batch)
@@ -202,6 +211,14 @@ func (c *Consumer) take(raws []ports.Job, count int) {
 	c.mu.Unlock()
 	c.release(ready)
 }
+
+// jobKey names an entry: ids are unique within a stream only.
+type jobKey struct {
+	kind ports.JobKind
+	id   string
+}
+
+func keyOf(j ports.Job) jobKey { return jobKey{j.Kind, j.ID} }
 
 // holdBack splits a sorted batch. A stream that filled its share of a read
 // (newCount new entries) may have more entries waiting, and those come

@@ -515,3 +515,35 @@ func TestConsumerShutdownHandsBackQueuedJobsAndDrainsRunningOnes(t *testing.T) {
 		})
 	}
 }
+
+// After missed heartbeats (Redis away longer than the claim idle time) a
+// read may reclaim a job this consumer still runs; it must not run twice.
+func TestConsumerDoesNotRunAJobItReclaimedFromItself(t *testing.T) {
+	h := newHarness(t)
+	h.allowHeartbeat()
+	job := startJob(1, "g", "galaxy/game:1.0.0")
+	h.expectAnswered(job)
+	running := make(gate)
+	h.runner.entered = make(chan call, 4)
+	h.runner.do = func(ctx context.Context, c call) domain.Result {
+		running.wait(ctx)
+		return succeeded(c)
+	}
+	h.batches <- []ports.Job{job}
+	h.run()
+	waitEntered(t, h.runner.entered, "start@1-0")
+
+	again := job
+	again.Reclaimed = true
+	h.batches <- []ports.Job{again}
+	// The read after that one returns nothing: by then the reclaimed copy
+	// has been taken (or dropped).
+	h.batches <- nil
+	h.batches <- nil
+	close(running)
+	h.waitAcked(1)
+
+	if n := len(h.runner.seen()); n != 1 {
+		t.Errorf("the job ran %d times, want once", n)
+	}
+}

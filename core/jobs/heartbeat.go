@@ -66,18 +66,14 @@ func (c *Consumer) holding() []ports.Job {
 
 // drop forgets jobs another consumer now owns, unless they already run.
 func (c *Consumer) drop(lost []ports.Job) {
-	type key struct {
-		kind ports.JobKind
-		id   string
-	}
-	gone := make(map[key]bool, len(lost))
+	gone := make(map[jobKey]bool, len(lost))
 	for _, j := range lost {
-		gone[key{j.Kind, j.ID}] = true
+		gone[keyOf(j)] = true
 	}
 	keep := func(list []job) ([]job, int) {
 		out := list[:0]
 		for _, j := range list {
-			if !gone[key{j.raw.Kind, j.raw.ID}] {
+			if !gone[keyOf(j.raw)] {
 				out = append(out, j)
 			}
 		}
@@ -90,7 +86,7 @@ func (c *Consumer) drop(lost []ports.Job) {
 	for _, l := range c.lanes {
 		l.queue, n = keep(l.queue)
 		dropped += n
-		if l.current != nil && gone[key{l.current.raw.Kind, l.current.raw.ID}] {
+		if l.current != nil && gone[keyOf(l.current.raw)] {
 			c.d.Logger.Warn("a running job was reclaimed by another instance; it finishes here too",
 				"game_id", l.gameID, "job_id", l.current.raw.ID)
 		}
