@@ -1,9 +1,11 @@
 package integration
 
 import (
+	"context"
 	"testing"
 	"time"
 
+	"github.com/galaxy/rtmanager/adapters/redis"
 	"github.com/galaxy/rtmanager/test/harness"
 )
 
@@ -60,5 +62,107 @@ func TestJobBusyLongerThanTheClaimIdleIsNeverRunTwice(t *testing.T) {
 	}
 	if cs := a.Containers(id); len(cs) != 1 || cs[0].ID != res[0]["container_id"] {
 		t.Errorf("want the one container of the result, got %+v", cs)
+	}
+}
+
+// TestShutdownHandsBackUnstartedJobs: an instance running two jobs and
+// holding two more it has not started is shut down. It lets the two running
+// jobs finish and answers them, answers none of the others, and hands back
+// the two it held, so a second instance started afterwards takes them at
+// once although its claim idle time is ten minutes — the test's waits are
+// far shorter — and reads the rest. Every job is answered exactly once.
+//
+// The two running jobs stay running as long as the test wants: it holds their
+// games' leases, which a stream job waits for.
+func TestShutdownHandsBackUnstartedJobs(t *testing.T) {
+	const claimIdle = 10 * time.Minute
+	env := map[string]string{
+		"JOB_CONCURRENCY":   "2", // two workers, and room to hold four jobs
+		"STREAM_CLAIM_IDLE": claimIdle.String(),
+		"SHUTDOWN_TIMEOUT":  "5m",
+	}
+	a := harness.Start(t, harness.Options{Env: env})
+	l := lobbyOf(t, a)
+	ctx := context.Background()
+
+	var games, jobs []string
+	for i := range 6 {
+		prefix := "handback"
+		if i < 2 {
+			prefix = "held"
+		}
+		games = append(games, a.GameID(prefix))
+	}
+	release := func() {
+		for _, g := range games[:2] {
+			a.Redis.Del(ctx, redis.LeaseKey(g))
+		}
+	}
+	t.Cleanup(release) // before the harness's drain, which would wait for them
+	for _, g := range games[:2] {
+		if err := a.Redis.Set(ctx, redis.LeaseKey(g), "the test", 10*time.Minute).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, g := range games {
+		jobs = append(jobs, l.startJob(g, "galaxy/game:1.0.0"))
+	}
+
+	// A fills up: the two first jobs run (waiting for their leases) on both
+	// workers, the next two wait in line, the last two stay in the stream.
+	waitUntil(t, time.Minute, "instance A to hold four jobs", func() bool { return l.pending() == 4 })
+	for i, j := range jobs {
+		p, ok := l.pendingEntry(j)
+		if want := i < 4; ok != want || (ok && p.Consumer != a.Config.InstanceID) {
+			t.Fatalf("job %d: pending %v with %q, want pending %v with A", i, ok, p.Consumer, want)
+		}
+	}
+
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		a.StopJobs()
+	}()
+	handedBack := func() bool {
+		for _, j := range jobs[2:4] {
+			if p, ok := l.pendingEntry(j); !ok || p.Idle < claimIdle {
+				return false
+			}
+		}
+		return true
+	}
+	waitUntil(t, time.Minute, "the unstarted jobs to be handed back", handedBack)
+	select {
+	case <-stopped:
+		t.Fatal("the shutdown ended before its running jobs could finish")
+	default:
+	}
+	release()
+	select {
+	case <-stopped:
+	case <-time.After(3 * time.Minute):
+		t.Fatal("the running jobs did not finish within 3m of their leases coming free")
+	}
+
+	// A answered the jobs it ran and nothing else.
+	checkOneStartSuccessEach(t, l, jobs[:2]...)
+	for i, j := range jobs[2:] {
+		if r := l.resultsOf(j); len(r) != 0 {
+			t.Errorf("job %d was answered by the instance that shut down: %v", i+2, r)
+		}
+	}
+	if p, ok := l.pendingEntry(jobs[2]); !ok || p.Consumer != a.Config.InstanceID || p.Idle < claimIdle {
+		t.Fatalf("a handed-back job after the shutdown: %+v (pending %v)", p, ok)
+	}
+
+	b := harness.Start(t, harness.Options{Env: env, Peer: a})
+	l.awaitResults(3*time.Minute, jobs[2:]...)
+	b.StopJobs()
+	checkOneStartSuccessEach(t, l, jobs...)
+	for i, g := range games {
+		checkRunningOnce(t, b, l, g, jobs[i])
+	}
+	if n := l.pending(); n != 0 {
+		t.Errorf("%d entries still pending", n)
 	}
 }
