@@ -2,10 +2,15 @@ package integration
 
 import (
 	"context"
+	"log/slog"
+	"net/http"
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/galaxy/rtmanager/adapters/redis"
+	"github.com/galaxy/rtmanager/internal/testenv"
 	"github.com/galaxy/rtmanager/test/harness"
 )
 
@@ -164,5 +169,82 @@ func TestShutdownHandsBackUnstartedJobs(t *testing.T) {
 	}
 	if n := l.pending(); n != 0 {
 		t.Errorf("%d entries still pending", n)
+	}
+}
+
+// TestRedisRestartWithJobsQueued: Lobby queues ten start jobs and Redis goes
+// down right after — a graceful SHUTDOWN of a server that persists every
+// write — before they can run. While it is down /readyz answers 503 naming
+// redis and the consumer keeps trying. Redis comes back on the same address
+// with the same data; without any restart of the service every job is
+// answered exactly once, every game ends with exactly one running container,
+// nothing stays pending and /readyz answers 200 again.
+func TestRedisRestartWithJobsQueued(t *testing.T) {
+	rds := testenv.StartPrivateRedisPersistent(t)
+	logs := &logBuffer{}
+	s := harness.Start(t, harness.Options{
+		Env: map[string]string{
+			"REDIS_MASTER_ADDR": rds.Addr,
+			"JOB_CONCURRENCY":   "2", // most jobs wait in the stream, not in the service
+			"SHUTDOWN_TIMEOUT":  "1m",
+		},
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
+	})
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("service log:\n%s", logs)
+		}
+	})
+	// The harness's own client talks to the shared Redis; Lobby here writes
+	// to the private one.
+	rdb := goredis.NewClient(&goredis.Options{Addr: rds.Addr})
+	t.Cleanup(func() { _ = rdb.Close() })
+	l := &lobby{t: t, rdb: rdb, s: s}
+
+	var games, jobs []string
+	for range 10 {
+		games = append(games, s.GameID("redisq"))
+	}
+	// Lobby's writes go out in one round trip, and Redis stops right after.
+	cmds, err := rdb.Pipelined(context.Background(), func(p goredis.Pipeliner) error {
+		for _, g := range games {
+			p.XAdd(context.Background(), &goredis.XAddArgs{Stream: s.Config.Streams.StartJobs,
+				Values: []string{"game_id", g, "image_ref", "galaxy/game:1.0.0", "requested_at_ms", now()}})
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("XADD: %v", err)
+	}
+	for _, c := range cmds {
+		jobs = append(jobs, c.(*goredis.StringCmd).Val())
+	}
+	rds.Shutdown(t)
+
+	waitUntil(t, time.Minute, "/readyz to answer 503 naming redis", func() bool {
+		r := call(t, s, http.MethodGet, "/readyz", nil)
+		checks, _ := r.Body["checks"].(map[string]any)
+		return r.Status == 503 && checks["redis"] != nil && checks["redis"] != "ok"
+	})
+	// The consumer met the outage: a read, a job it had read, or a step of
+	// one (lease renewal, publishing the result) failed and is retried.
+	waitUntil(t, 2*time.Minute, "the consumer to notice the outage", func() bool {
+		return logs.contains("failed; retrying") || logs.contains("job met an outage; running it again")
+	})
+
+	rds.Start(t)
+	if n, err := rdb.XLen(context.Background(), s.Config.Streams.StartJobs).Result(); err != nil || n != int64(len(jobs)) {
+		t.Fatalf("after the restart the job stream holds %d entries (%v), want the %d written", n, err, len(jobs))
+	}
+	l.awaitResults(3*time.Minute, jobs...)
+	waitUntil(t, time.Minute, "/readyz to answer 200", func() bool {
+		return call(t, s, http.MethodGet, "/readyz", nil).Status == 200
+	})
+	waitUntil(t, time.Minute, "nothing pending", func() bool { return l.pending() == 0 })
+	// The drain ends whatever still runs, so a second answer would be there now.
+	s.StopJobs()
+	checkOneStartSuccessEach(t, l, jobs...)
+	for i, g := range games {
+		checkRunningOnce(t, s, l, g, jobs[i])
 	}
 }
