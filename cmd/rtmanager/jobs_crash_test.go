@@ -18,7 +18,7 @@ import (
 	"github.com/galaxy/rtmanager/ports"
 )
 
-// TestKilledMidJobLeavesTheJobPendingForAnotherInstance kills the service
+// TestJobOfAKilledProcessStaysPendingAndIsAnsweredOnceByAnother kills the service
 // with SIGKILL while it runs a start job from the stream — the job read, its
 // engine created and ready, the record not yet written, nothing answered or
 // acknowledged — and checks that the job is not lost: its entry stays pending
@@ -30,7 +30,7 @@ import (
 // on runtime_records, so the process's record write waits; it kills the
 // process once the write is seen waiting, and ends the write's orphaned
 // PostgreSQL session so the write never lands.
-func TestKilledMidJobLeavesTheJobPendingForAnotherInstance(t *testing.T) {
+func TestJobOfAKilledProcessStaysPendingAndIsAnsweredOnceByAnother(t *testing.T) {
 	d := testenv.Docker(t)
 	testenv.EngineImages(t)
 	rdb := testenv.Redis(t)

@@ -70,7 +70,7 @@ func TestJobBusyLongerThanTheClaimIdleIsNeverRunTwice(t *testing.T) {
 	}
 }
 
-// TestShutdownHandsBackUnstartedJobs: an instance running two jobs and
+// TestJobsUnstartedAtShutdownAreHandedBack: an instance running two jobs and
 // holding two more it has not started is shut down. It lets the two running
 // jobs finish and answers them, answers none of the others, and hands back
 // the two it held, so a second instance started afterwards takes them at
@@ -79,7 +79,7 @@ func TestJobBusyLongerThanTheClaimIdleIsNeverRunTwice(t *testing.T) {
 //
 // The two running jobs stay running as long as the test wants: it holds their
 // games' leases, which a stream job waits for.
-func TestShutdownHandsBackUnstartedJobs(t *testing.T) {
+func TestJobsUnstartedAtShutdownAreHandedBack(t *testing.T) {
 	const claimIdle = 10 * time.Minute
 	env := map[string]string{
 		"JOB_CONCURRENCY":   "2", // two workers, and room to hold four jobs
@@ -172,14 +172,14 @@ func TestShutdownHandsBackUnstartedJobs(t *testing.T) {
 	}
 }
 
-// TestRedisRestartWithJobsQueued: Lobby queues ten start jobs and Redis goes
+// TestJobsQueuedAcrossARedisRestartAreAnsweredOnce: Lobby queues ten start jobs and Redis goes
 // down right after — a graceful SHUTDOWN of a server that persists every
 // write — before they can run. While it is down /readyz answers 503 naming
 // redis and the consumer keeps trying. Redis comes back on the same address
 // with the same data; without any restart of the service every job is
 // answered exactly once, every game ends with exactly one running container,
 // nothing stays pending and /readyz answers 200 again.
-func TestRedisRestartWithJobsQueued(t *testing.T) {
+func TestJobsQueuedAcrossARedisRestartAreAnsweredOnce(t *testing.T) {
 	rds := testenv.StartPrivateRedisPersistent(t)
 	logs := &logBuffer{}
 	s := harness.Start(t, harness.Options{
