@@ -172,13 +172,14 @@ func TestJobsUnstartedAtShutdownAreHandedBack(t *testing.T) {
 	}
 }
 
-// TestJobsQueuedAcrossARedisRestartAreAnsweredOnce: Lobby queues ten start jobs and Redis goes
-// down right after — a graceful SHUTDOWN of a server that persists every
-// write — before they can run. While it is down /readyz answers 503 naming
-// redis and the consumer keeps trying. Redis comes back on the same address
-// with the same data; without any restart of the service every job is
-// answered exactly once, every game ends with exactly one running container,
-// nothing stays pending and /readyz answers 200 again.
+// TestJobsQueuedAcrossARedisRestartAreAnsweredOnce: Lobby queues ten start
+// jobs and Redis goes down right after — a graceful SHUTDOWN of a server that
+// persists every write — while the few jobs the service read have barely
+// begun and the rest wait in the stream. While it is down /readyz answers 503
+// naming redis and the consumer keeps retrying. Redis comes back on the same
+// address with the same data; without any restart of the service every job
+// is answered exactly once, every game ends with exactly one running
+// container, nothing stays pending and /readyz answers 200 again.
 func TestJobsQueuedAcrossARedisRestartAreAnsweredOnce(t *testing.T) {
 	rds := testenv.StartPrivateRedisPersistent(t)
 	logs := &logBuffer{}
