@@ -21,10 +21,11 @@ import (
 // TestJobOfAKilledProcessStaysPendingAndIsAnsweredOnceByAnother kills the
 // service with SIGKILL while it runs a start job from the stream — the job
 // read, its engine created and ready, the record not yet written, nothing
-// answered or acknowledged — and checks that the job is not lost: its entry stays pending
-// with the dead consumer, and a second process in the same group reclaims it
-// after the claim idle time and answers it once, leaving the game with exactly
-// one running container, the one its record names, and nothing pending.
+// answered or acknowledged — and checks that the job is not lost: its entry
+// stays pending with the dead consumer, and a second process in the same
+// group reclaims it after the claim idle time and answers it once, leaving the
+// game with exactly one running container, the one its record names, and
+// nothing pending.
 //
 // To stop the first process at that point every time, the test holds a lock
 // on runtime_records, so the process's record write waits; it kills the
