@@ -69,6 +69,9 @@ type Consumer struct {
 	owned int              // jobs delivered to us and not yet finished
 	freed chan struct{}    // signalled when a job finishes
 	ready chan *lane       // lanes waiting for a worker
+	// beating is held across each heartbeat and across the hand-back, so a
+	// heartbeat in flight cannot reset the idle time of jobs just handed back.
+	beating sync.Mutex
 }
 
 // lane is the queue of one game's jobs; one worker at a time runs it.
@@ -318,6 +321,8 @@ func (c *Consumer) finished(n int) {
 // handBack gives up every job held but not started, so another instance takes
 // it at once instead of after the claim idle time.
 func (c *Consumer) handBack(ctx context.Context) {
+	c.beating.Lock()
+	defer c.beating.Unlock()
 	c.mu.Lock()
 	jobs := c.held
 	c.held = nil

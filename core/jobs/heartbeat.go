@@ -29,6 +29,8 @@ func (c *Consumer) heartbeat(ctx context.Context) {
 }
 
 func (c *Consumer) beat(ctx context.Context, every time.Duration) {
+	c.beating.Lock()
+	defer c.beating.Unlock()
 	bctx, cancel := context.WithTimeout(ctx, every)
 	defer cancel()
 	held := c.holding()
