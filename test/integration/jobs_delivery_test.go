@@ -15,13 +15,14 @@ import (
 )
 
 // TestJobBusyLongerThanTheClaimIdleIsNeverRunTwice: two instances share the
-// group with a claim idle of 1s; a start job whose engine never gets ready
+// group with a claim idle of 2s (a heartbeat every ~670 ms, so a loaded CI
+// machine stalling a beat or two does not lose the claim); a start job whose engine never gets ready
 // keeps one of them busy for more than three times that. The heartbeat keeps
 // the entry claimed, so the other never takes it: one delivery, one
 // operation row, one result, one container.
 func TestJobBusyLongerThanTheClaimIdleIsNeverRunTwice(t *testing.T) {
-	const claimIdle = time.Second
-	env := map[string]string{"STREAM_CLAIM_IDLE": claimIdle.String(), "ENGINE_READY_TIMEOUT": "4s"}
+	const claimIdle = 2 * time.Second
+	env := map[string]string{"STREAM_CLAIM_IDLE": claimIdle.String(), "ENGINE_READY_TIMEOUT": "7s"}
 	a := harness.Start(t, harness.Options{Env: env})
 	b := harness.Start(t, harness.Options{Env: env, Peer: a})
 	l := lobbyOf(t, a)
