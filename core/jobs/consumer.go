@@ -267,14 +267,24 @@ func (c *Consumer) takeHeld() []job {
 	return h
 }
 
-// release queues jobs on their games' lanes; a game without a lane gets one,
-// which waits for a worker.
+// release queues jobs on their games' lanes, each at its position; a game
+// without a lane gets one, which waits for a worker.
+//
+// A job read later may still come first: a start written in the same
+// millisecond as a stop of the game already read, but after it, has the
+// earlier position (contract §6: start jobs first). Appending it would run
+// the stop first and leave the start overtaken ("superseded"), on a single
+// instance, although neither had begun.
 func (c *Consumer) release(jobs []job) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, j := range jobs {
 		if l, ok := c.lanes[j.gameID]; ok {
-			l.queue = append(l.queue, j)
+			at := slices.IndexFunc(l.queue, func(q job) bool { return q.pos.Compare(j.pos) > 0 })
+			if at < 0 {
+				at = len(l.queue)
+			}
+			l.queue = slices.Insert(l.queue, at, j)
 			continue
 		}
 		l := &lane{gameID: j.gameID, queue: []job{j}}

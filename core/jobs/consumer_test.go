@@ -335,6 +335,46 @@ func TestConsumerRunsOneGamesJobsOneAtATimeInPositionOrder(t *testing.T) {
 	}
 }
 
+// A start written in the same millisecond as a stop of the game, but after
+// it, has the earlier position (start jobs first) though it is read later:
+// it joins the game's lane before the queued stop, so neither is overtaken.
+func TestConsumerQueuesAJobReadLaterBeforeAQueuedJobItPrecedes(t *testing.T) {
+	h := newHarness(t)
+	h.allowHeartbeat()
+	// While the game's first start runs, its stop at 5 is queued; the start
+	// at 5 (on the start stream: position 5, start, 0) arrives with the next
+	// read.
+	batch1 := []ports.Job{startJob(1, "g", "r:1"), stopJob(5, "g", "finished")}
+	batch2 := []ports.Job{startJob(5, "g", "r:1")}
+	h.expectAnswered(append(slices.Clone(batch1), batch2...)...)
+	first := make(gate)
+	h.runner.entered = make(chan call, 64)
+	h.runner.do = func(ctx context.Context, c call) domain.Result {
+		if c.id() == "start@1-0" {
+			first.wait(ctx)
+		}
+		return succeeded(c)
+	}
+	h.batches <- batch1
+	h.run()
+
+	waitEntered(t, h.runner.entered, "start@1-0")
+	h.batches <- batch2
+	// An empty batch after it: once a read has served that, the second
+	// batch has been queued (the reading loop takes a batch before it reads
+	// again).
+	h.batches <- []ports.Job{}
+	for len(h.readCounts()) < 3 {
+		time.Sleep(time.Millisecond)
+	}
+	close(first)
+	h.waitAcked(len(batch1) + len(batch2))
+
+	if got, want := h.runner.order("g"), []string{"start@1-0", "start@5-0", "stop@5-0"}; !slices.Equal(got, want) {
+		t.Errorf("game g ran %v, want %v", got, want)
+	}
+}
+
 // A read returns up to its count of new entries per stream: a stream that
 // filled its share may have more entries waiting, which may come before a
 // job of the other stream that was read. That job waits for the next read.

@@ -78,36 +78,43 @@ type request struct {
 // leave a container half made; every Docker call has its own timeout — and it
 // writes exactly one row, whatever happens. Only a stream job's wait for a
 // busy lease still listens to the caller (a consumer shutting down).
+//
+// The row is appended, and what the operation owns published, before the
+// lease is released (contract §4): the next holder of the game's lease finds
+// the game's history complete, so one game's rows are in the order its
+// operations took effect.
 func (s *Service) perform(ctx context.Context, r request, w work) domain.Result {
 	caller := ctx
 	ctx = context.WithoutCancel(ctx)
 	o := s.newOp(r.kind, r.gameID, r.imageRef, r.meta)
-	d, err := s.underLease(ctx, caller, o, r, w)
-	return s.finish(ctx, o, d, err)
-}
-
-// underLease validates the request, takes the game's lease, runs w and
-// releases the lease. A busy lease is a conflict — except for a stream job,
-// which waits for it and then passes the game's job fence first.
-func (s *Service) underLease(ctx, caller context.Context, o *op, r request, w work) (done, error) {
-	if err := domain.ValidateGameID(o.gameID); err != nil {
-		return done{}, invalid("%v", err)
-	}
-	if r.check != nil {
-		if err := r.check(o); err != nil {
-			return done{}, err
-		}
-	}
-	lease, err := s.acquire(ctx, caller, o.gameID, r.meta.Job != nil)
+	lease, err := s.admit(ctx, caller, o, r)
 	if err != nil {
-		return done{}, err
+		return s.finish(ctx, o, done{}, err)
 	}
 	defer lease.Release()
 	o.lost = lease.Lost()
+	var d done
 	if job := r.meta.Job; job != nil {
-		return s.fenced(ctx, o, *job, w)
+		// A stream job passes the game's job fence first.
+		d, err = s.fenced(ctx, o, *job, w)
+	} else {
+		d, err = w(ctx, o)
 	}
-	return w(ctx, o)
+	return s.finish(ctx, o, d, err)
+}
+
+// admit validates the request and takes the game's lease. A busy lease is a
+// conflict — except for a stream job, which waits for it.
+func (s *Service) admit(ctx, caller context.Context, o *op, r request) (ports.Lease, error) {
+	if err := domain.ValidateGameID(o.gameID); err != nil {
+		return nil, invalid("%v", err)
+	}
+	if r.check != nil {
+		if err := r.check(o); err != nil {
+			return nil, err
+		}
+	}
+	return s.acquire(ctx, caller, o.gameID, r.meta.Job != nil)
 }
 
 // Bounds of a stream job's wait for a busy lease: short first retries, since
