@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -100,10 +101,80 @@ func bareLaunch(ctx context.Context, s *harness.Service, state string, starts ch
 	}
 }
 
+// sdkShape is how a burst of bare launches runs: par launches in flight, and
+// at most gate of them in create+start (0: no such bound).
+type sdkShape struct{ par, gate int }
+
+func (sh sdkShape) String() string {
+	if sh.gate > 0 {
+		return fmt.Sprintf("%d/%d", sh.par, sh.gate)
+	}
+	return fmt.Sprint(sh.par)
+}
+
+// bareBurst launches n bare engines shaped by sh and returns the time from
+// the start of the burst until the last engine was ready. The containers are
+// removed afterwards, untimed.
+func bareBurst(b *testing.B, s *harness.Service, n int, sh sdkShape) time.Duration {
+	base := b.TempDir()
+	var starts chan struct{}
+	if sh.gate > 0 {
+		starts = make(chan struct{}, sh.gate)
+	}
+	ids := make([]string, n)
+	errs := make([]error, n)
+	next := make(chan int, n)
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for range sh.par {
+		wg.Go(func() {
+			for i := range next {
+				state := filepath.Join(base, fmt.Sprint(i))
+				if errs[i] = os.Mkdir(state, 0o750); errs[i] == nil {
+					ids[i], errs[i] = bareLaunch(context.Background(), s, state, starts)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	took := time.Since(t0)
+	removeAll(b, s, ids)
+	for _, err := range errs {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	return took
+}
+
 func remove(b *testing.B, s *harness.Service, id string) {
 	if err := s.Docker.ContainerRemove(context.Background(), id, container.RemoveOptions{Force: true}); err != nil {
 		b.Errorf("remove %s: %v", id, err)
 	}
+}
+
+// removeAll force-removes containers a few at a time; empty ids are skipped.
+func removeAll(b *testing.B, s *harness.Service, ids []string) {
+	next := make(chan string, len(ids))
+	for _, id := range ids {
+		if id != "" {
+			next <- id
+		}
+	}
+	close(next)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for id := range next {
+				remove(b, s, id)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func median[T int64 | float64 | time.Duration](xs []T) T {

@@ -1,6 +1,14 @@
-// Package bench compares a REST start of the whole service with the bare
-// Docker SDK doing the same container work, in the same run (issue 3, ratio
-// target ≤ 1.15). The bare SDK baseline lives in sdk_test.go.
+// Package bench measures the whole service in-process against the bare
+// Docker SDK doing the same container work, in the same run:
+//
+//   - BenchmarkStartVsBareSDK: one REST start against one bare SDK
+//     create+start+ready (issue 3, ratio target ≤ 1.15);
+//   - BenchmarkReplayedStartJobs: Lobby's replayed start jobs end to end,
+//     sustained throughput (target ≥ 3,000 jobs/s) and latency at a fixed rate;
+//   - BenchmarkFreshStartJobs: a burst of fresh start jobs against the best
+//     bare SDK burst of the same size (ratio target ≥ 0.85).
+//
+// The bare SDK baseline lives in sdk_test.go.
 package bench
 
 import (
