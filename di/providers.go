@@ -62,7 +62,8 @@ func CheckDocker(ctx context.Context, cfg config.Config, d *docker.Client) (Dock
 
 // ProvidePostgres opens the pool once Docker is known to be usable.
 func ProvidePostgres(ctx context.Context, cfg config.Config, _ DockerReady) (*pgxpool.Pool, func(), error) {
-	pool, err := postgres.Open(ctx, cfg.PostgresDSN)
+	// Every job in flight, plus room for REST calls and the gauge refresher.
+	pool, err := postgres.Open(ctx, cfg.PostgresDSN, int32(cfg.JobConcurrency)+8)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -19,7 +19,7 @@ import (
 // pgServer serves the API on the real PostgreSQL store, in a fresh schema.
 func pgServer(t *testing.T) (*postgres.Store, func(method, path string, headers ...string) response) {
 	t.Helper()
-	pool, err := postgres.Open(t.Context(), testenv.FreshSchema(t))
+	pool, err := postgres.Open(t.Context(), testenv.FreshSchema(t), 4)
 	if err != nil {
 		t.Fatal(err)
 	}

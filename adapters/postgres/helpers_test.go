@@ -28,7 +28,7 @@ func newMigratedPool(t testing.TB) *pgxpool.Pool {
 
 func openPool(t testing.TB, dsn string) *pgxpool.Pool {
 	t.Helper()
-	pool, err := postgres.Open(t.Context(), dsn)
+	pool, err := postgres.Open(t.Context(), dsn, 8)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
@@ -34,12 +35,18 @@ const defaultStatementTimeout = "30000"
 
 // Open parses the DSN, opens a pool and checks the server answers. An
 // unreachable server is reported as ports.ErrUnavailable; a malformed DSN is a
-// plain error.
-func Open(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
+// plain error. conns is the pool size unless the DSN sets pool_max_conns.
+func Open(ctx context.Context, dsn string, conns int32) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		// pgx redacts the password in parse errors.
 		return nil, fmt.Errorf("postgres: parse DSN: %w", err)
+	}
+	// pgx sizes the pool by CPU count (4 on a small host), far fewer than
+	// the operations a busy instance runs at once: jobs would queue for a
+	// connection rather than for the database. The DSN's pool_max_conns wins.
+	if !strings.Contains(dsn, "pool_max_conns") && conns > cfg.MaxConns {
+		cfg.MaxConns = conns
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout

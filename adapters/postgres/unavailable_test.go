@@ -112,14 +112,14 @@ func TestUnavailable(t *testing.T) {
 		assertUnavailable(t, postgres.Migrate(t.Context(), closed))
 	})
 	t.Run("open of an unreachable DSN is unavailable", func(t *testing.T) {
-		pool, err := postgres.Open(t.Context(), unreachableDSN)
+		pool, err := postgres.Open(t.Context(), unreachableDSN, 4)
 		if pool != nil {
 			pool.Close()
 		}
 		assertUnavailable(t, err)
 	})
 	t.Run("open of a malformed DSN is a plain error", func(t *testing.T) {
-		_, err := postgres.Open(t.Context(), "postgres://%zz")
+		_, err := postgres.Open(t.Context(), "postgres://%zz", 4)
 		if err == nil || errors.Is(err, ports.ErrUnavailable) {
 			t.Fatalf("Open: %v, want a plain error", err)
 		}
