@@ -138,6 +138,9 @@ func (c *Consumer) Run(ctx context.Context) {
 // enough to keep every worker busy and the next batch ready.
 func (c *Consumer) capacity() int { return 2 * c.cfg.Concurrency }
 
+// readAt is the room a read waits for: half the capacity.
+func (c *Consumer) readAt() int { return max(1, c.capacity()/2) }
+
 // read is the reading loop: it reads while there is room, orders each batch
 // and dispatches it; on a Redis outage it backs off and tries again.
 func (c *Consumer) read(ctx context.Context) {
@@ -146,9 +149,12 @@ func (c *Consumer) read(ctx context.Context) {
 		c.mu.Lock()
 		room, held, owned := c.capacity()-c.owned, len(c.held), c.owned
 		c.mu.Unlock()
-		if room <= 0 {
-			// A read that holds jobs back filled a stream's share, so it
-			// leaves no room: wait for the jobs in flight to make some.
+		if room < c.readAt() {
+			// Reads wait for half the capacity to be free, so each read
+			// brings a batch instead of a job or two (a read costs three
+			// Redis calls). A read that holds jobs back filled a stream's
+			// share, so it leaves no room either: wait for the jobs in
+			// flight to make some.
 			if held > 0 && held >= owned {
 				// Only the held jobs fill the consumer, so nothing will make
 				// room to read what they wait for: run them; the fence still

@@ -340,6 +340,7 @@ func TestConsumerRunsOneGamesJobsOneAtATimeInPositionOrder(t *testing.T) {
 // it joins the game's lane before the queued stop, so neither is overtaken.
 func TestConsumerQueuesAJobReadLaterBeforeAQueuedJobItPrecedes(t *testing.T) {
 	h := newHarness(t)
+	h.cfg.Concurrency = 4 // room to read on while the first job runs
 	h.allowHeartbeat()
 	// While the game's first start runs, its stop at 5 is queued; the start
 	// at 5 (on the start stream: position 5, start, 0) arrives with the next
@@ -576,10 +577,13 @@ func TestConsumerDoesNotRunAJobItReclaimedFromItself(t *testing.T) {
 	again := job
 	again.Reclaimed = true
 	h.batches <- []ports.Job{again}
-	// The read after that one returns nothing: by then the reclaimed copy
-	// has been taken (or dropped).
-	h.batches <- nil
-	h.batches <- nil
+	// An empty batch after it: once a read has served that, the reclaimed
+	// copy has been taken (the reading loop takes a batch before it reads
+	// again) while the job still runs.
+	h.batches <- []ports.Job{}
+	for len(h.readCounts()) < 3 {
+		time.Sleep(time.Millisecond)
+	}
 	close(running)
 	h.waitAcked(1)
 
