@@ -7,10 +7,10 @@ import (
 	"github.com/galaxy/rtmanager/test/harness"
 )
 
-// TestStartAndStopJobs: a start job runs the engine and is answered with its
+// TestJobStartReplayAndStop: a start job runs the engine and is answered with its
 // container and endpoint; the same job again is a replay that makes no second
 // container; a stop job stops it. Rows carry lobby_stream and the entry id.
-func TestStartAndStopJobs(t *testing.T) {
+func TestJobStartReplayAndStop(t *testing.T) {
 	s := harness.Start(t, harness.Options{})
 	l := lobbyOf(t, s)
 	id := s.GameID("job")
