@@ -11,6 +11,8 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	dockerclient "github.com/docker/docker/client"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/galaxy/rtmanager/adapters/redis"
 	"github.com/galaxy/rtmanager/internal/testenv"
@@ -27,20 +29,7 @@ func TestKilledMidStartLeavesNothingUnrecoverable(t *testing.T) {
 	testenv.EngineImages(t)
 	rdb := testenv.Redis(t)
 	gameID := testenv.UniqueName("crash")
-	listGame := func() []container.Summary {
-		cs, err := d.ContainerList(context.Background(), container.ListOptions{All: true,
-			Filters: filters.NewArgs(filters.Arg("label", ports.LabelGameID+"="+gameID))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cs
-	}
-	t.Cleanup(func() {
-		for _, c := range listGame() {
-			_ = d.ContainerRemove(context.Background(), c.ID, container.RemoveOptions{Force: true})
-		}
-		rdb.Del(context.Background(), redis.LeaseKey(gameID))
-	})
+	listGame := gameContainers(t, d, rdb, gameID)
 	env := map[string]string{
 		"POSTGRES_PRIMARY_DSN":   testenv.FreshSchema(t),
 		"REDIS_MASTER_ADDR":      testenv.RedisAddr(),
@@ -96,4 +85,25 @@ func TestKilledMidStartLeavesNothingUnrecoverable(t *testing.T) {
 	if len(cs) != 1 || cs[0].ID != rec["current_container_id"] || cs[0].Image != "galaxy/game:1.0.0" || cs[0].State != "running" {
 		t.Errorf("want exactly the recorded 1.0.0 container, got %+v", cs)
 	}
+}
+
+// gameContainers returns a lister of the game's containers (any state) and
+// registers their removal, with the game's lease, for when the test ends.
+func gameContainers(t *testing.T, d *dockerclient.Client, rdb *goredis.Client, gameID string) func() []container.Summary {
+	list := func() []container.Summary {
+		t.Helper()
+		cs, err := d.ContainerList(context.Background(), container.ListOptions{All: true,
+			Filters: filters.NewArgs(filters.Arg("label", ports.LabelGameID+"="+gameID))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cs
+	}
+	t.Cleanup(func() {
+		for _, c := range list() {
+			_ = d.ContainerRemove(context.Background(), c.ID, container.RemoveOptions{Force: true})
+		}
+		rdb.Del(context.Background(), redis.LeaseKey(gameID))
+	})
+	return list
 }

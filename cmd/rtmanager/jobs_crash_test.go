@@ -8,14 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
 	"github.com/jackc/pgx/v5"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/galaxy/rtmanager/adapters/redis"
 	"github.com/galaxy/rtmanager/internal/testenv"
-	"github.com/galaxy/rtmanager/ports"
 )
 
 // TestJobOfAKilledProcessStaysPendingAndIsAnsweredOnceByAnother kills the
@@ -37,21 +34,9 @@ func TestJobOfAKilledProcessStaysPendingAndIsAnsweredOnceByAnother(t *testing.T)
 	rdb := testenv.Redis(t)
 	gameID := testenv.UniqueName("jobcrash")
 	prefix := "rtmtest:" + testenv.UniqueName("jobcrash") + ":"
-	listGame := func() []container.Summary {
-		t.Helper()
-		cs, err := d.ContainerList(context.Background(), container.ListOptions{All: true,
-			Filters: filters.NewArgs(filters.Arg("label", ports.LabelGameID+"="+gameID))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cs
-	}
+	listGame := gameContainers(t, d, rdb, gameID)
 	t.Cleanup(func() {
 		ctx := context.Background()
-		for _, c := range listGame() {
-			_ = d.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})
-		}
-		rdb.Del(ctx, redis.LeaseKey(gameID))
 		iter := rdb.Scan(ctx, 0, prefix+"*", 100).Iterator()
 		for iter.Next(ctx) {
 			rdb.Del(ctx, iter.Val())

@@ -45,9 +45,15 @@ func (l *lobby) stopJob(gameID, reason string) string {
 // results returns every result entry so far, in stream order.
 func (l *lobby) results() []map[string]string {
 	l.t.Helper()
-	msgs, err := l.rdb.XRange(context.Background(), l.s.Config.Streams.JobResults, "-", "+").Result()
+	return streamStrings(l.t, l.rdb, l.s.Config.Streams.JobResults)
+}
+
+// streamStrings returns the fields of every entry of a stream, in order.
+func streamStrings(t *testing.T, rdb *goredis.Client, stream string) []map[string]string {
+	t.Helper()
+	msgs, err := rdb.XRange(context.Background(), stream, "-", "+").Result()
 	if err != nil {
-		l.t.Fatalf("XRANGE results: %v", err)
+		t.Fatalf("XRANGE %s: %v", stream, err)
 	}
 	out := make([]map[string]string, len(msgs))
 	for i, m := range msgs {

@@ -257,18 +257,7 @@ func awaitNothingPending(t *testing.T, s *harness.Service, timeout time.Duration
 // source stream.
 func deadLetters(t *testing.T, s *harness.Service) []map[string]string {
 	t.Helper()
-	msgs, err := s.Redis.XRange(context.Background(), s.Config.Streams.DeadLetters, "-", "+").Result()
-	if err != nil {
-		t.Fatalf("XRANGE dead letters: %v", err)
-	}
-	out := make([]map[string]string, len(msgs))
-	for i, m := range msgs {
-		out[i] = map[string]string{}
-		for k, v := range m.Values {
-			out[i][k] = v.(string)
-		}
-	}
-	return out
+	return streamStrings(t, s.Redis, s.Config.Streams.DeadLetters)
 }
 
 // metricSum adds up the samples of one counter or gauge family of a
