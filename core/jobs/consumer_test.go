@@ -306,14 +306,7 @@ func TestConsumerRunsOneGamesJobsOneAtATimeInPositionOrder(t *testing.T) {
 	batch1 := []ports.Job{stopJob(5, "g", "finished"), startJob(3, "g", "r:1"), startJob(4, "h", "r:1"), startJob(1, "g", "r:1")}
 	batch2 := []ports.Job{startJob(7, "g", "r:2"), stopJob(6, "g", "cancelled"), stopJob(8, "h", "finished")}
 	h.expectAnswered(append(slices.Clone(batch1), batch2...)...)
-	first := make(gate)
-	h.runner.entered = make(chan call, 64)
-	h.runner.do = func(ctx context.Context, c call) domain.Result {
-		if c.id() == "start@1-0" {
-			first.wait(ctx)
-		}
-		return succeeded(c)
-	}
+	first := h.holdAt("start@1-0")
 	h.batches <- batch1
 	h.run()
 
@@ -348,26 +341,13 @@ func TestConsumerQueuesAJobReadLaterBeforeAQueuedJobItPrecedes(t *testing.T) {
 	batch1 := []ports.Job{startJob(1, "g", "r:1"), stopJob(5, "g", "finished")}
 	batch2 := []ports.Job{startJob(5, "g", "r:1")}
 	h.expectAnswered(append(slices.Clone(batch1), batch2...)...)
-	first := make(gate)
-	h.runner.entered = make(chan call, 64)
-	h.runner.do = func(ctx context.Context, c call) domain.Result {
-		if c.id() == "start@1-0" {
-			first.wait(ctx)
-		}
-		return succeeded(c)
-	}
+	first := h.holdAt("start@1-0")
 	h.batches <- batch1
 	h.run()
 
 	waitEntered(t, h.runner.entered, "start@1-0")
 	h.batches <- batch2
-	// An empty batch after it: once a read has served that, the second
-	// batch has been queued (the reading loop takes a batch before it reads
-	// again).
-	h.batches <- []ports.Job{}
-	for len(h.readCounts()) < 3 {
-		time.Sleep(time.Millisecond)
-	}
+	h.afterTaken()
 	close(first)
 	h.waitAcked(len(batch1) + len(batch2))
 
@@ -564,12 +544,7 @@ func TestConsumerDoesNotRunAJobItReclaimedFromItself(t *testing.T) {
 	h.allowHeartbeat()
 	job := startJob(1, "g", "galaxy/game:1.0.0")
 	h.expectAnswered(job)
-	running := make(gate)
-	h.runner.entered = make(chan call, 4)
-	h.runner.do = func(ctx context.Context, c call) domain.Result {
-		running.wait(ctx)
-		return succeeded(c)
-	}
+	running := h.holdAt("start@1-0")
 	h.batches <- []ports.Job{job}
 	h.run()
 	waitEntered(t, h.runner.entered, "start@1-0")
@@ -577,13 +552,7 @@ func TestConsumerDoesNotRunAJobItReclaimedFromItself(t *testing.T) {
 	again := job
 	again.Reclaimed = true
 	h.batches <- []ports.Job{again}
-	// An empty batch after it: once a read has served that, the reclaimed
-	// copy has been taken (the reading loop takes a batch before it reads
-	// again) while the job still runs.
-	h.batches <- []ports.Job{}
-	for len(h.readCounts()) < 3 {
-		time.Sleep(time.Millisecond)
-	}
+	h.afterTaken() // while the job still runs
 	close(running)
 	h.waitAcked(1)
 

@@ -129,6 +129,31 @@ func (h *harness) read(ctx context.Context, count int, block time.Duration) ([]p
 	}
 }
 
+// afterTaken returns once the consumer has taken every batch sent so far: it
+// sends an empty batch and waits until a read has received it, since the
+// reading loop takes a batch before it reads again.
+func (h *harness) afterTaken() {
+	h.batches <- []ports.Job{}
+	for len(h.batches) > 0 {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// holdAt makes the runner block the call that carries out entry id (as
+// call.id names it) until the returned gate closes; every other call
+// succeeds at once. Calls are reported on h.runner.entered as they begin.
+func (h *harness) holdAt(id string) gate {
+	g := make(gate)
+	h.runner.entered = make(chan call, 64)
+	h.runner.do = func(ctx context.Context, c call) domain.Result {
+		if c.id() == id {
+			g.wait(ctx)
+		}
+		return succeeded(c)
+	}
+	return g
+}
+
 // readCounts is the count asked by each read that returned a batch.
 func (h *harness) readCounts() []int {
 	h.mu.Lock()
