@@ -56,6 +56,15 @@ type Job struct {
 	Reclaimed bool
 }
 
+// JobKey names a job's entry: entry ids are unique within one stream only.
+type JobKey struct {
+	Kind JobKind
+	ID   string
+}
+
+// Key is the job's JobKey.
+func (j Job) Key() JobKey { return JobKey{j.Kind, j.ID} }
+
 // JobSource reads Lobby jobs through a consumer group.
 type JobSource interface {
 	// Read blocks up to block for new entries (and reclaims idle pending ones).

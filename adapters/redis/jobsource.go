@@ -240,7 +240,7 @@ func (s *JobSource) Touch(ctx context.Context, jobs []ports.Job) ([]ports.Job, e
 	}
 	var lost []ports.Job
 	for _, j := range jobs {
-		if !kept[jobKey{j.Kind, j.ID}] {
+		if !kept[j.Key()] {
 			lost = append(lost, j)
 		}
 	}
@@ -257,15 +257,10 @@ func (s *JobSource) HandBack(ctx context.Context, jobs []ports.Job) error {
 	return err
 }
 
-type jobKey struct {
-	kind ports.JobKind
-	id   string
-}
-
 // claimOwn runs claimOwnScript once per stream over the jobs of that stream,
 // setting their idle time to idle, and returns the jobs still this consumer's.
 // A job of an unknown kind is a caller's bug: nothing is sent then.
-func (s *JobSource) claimOwn(ctx context.Context, op string, jobs []ports.Job, idle time.Duration) (map[jobKey]bool, error) {
+func (s *JobSource) claimOwn(ctx context.Context, op string, jobs []ports.Job, idle time.Duration) (map[ports.JobKey]bool, error) {
 	ids := make(map[ports.JobKind][]string, len(s.streams))
 	for _, j := range jobs {
 		if _, err := s.names.jobStream(j.Kind); err != nil {
@@ -273,7 +268,7 @@ func (s *JobSource) claimOwn(ctx context.Context, op string, jobs []ports.Job, i
 		}
 		ids[j.Kind] = append(ids[j.Kind], j.ID)
 	}
-	kept := make(map[jobKey]bool, len(jobs))
+	kept := make(map[ports.JobKey]bool, len(jobs))
 	for _, st := range s.streams {
 		if len(ids[st.kind]) == 0 {
 			continue
@@ -288,7 +283,7 @@ func (s *JobSource) claimOwn(ctx context.Context, op string, jobs []ports.Job, i
 			return nil, wrapErr(op+" "+st.name, err)
 		}
 		for _, id := range res {
-			kept[jobKey{st.kind, id}] = true
+			kept[ports.JobKey{Kind: st.kind, ID: id}] = true
 		}
 	}
 	return kept, nil

@@ -192,15 +192,15 @@ func (c *Consumer) read(ctx context.Context) {
 func (c *Consumer) take(raws []ports.Job, count int) {
 	batch := make([]job, 0, len(raws))
 	reclaimed := 0
-	mine := make(map[jobKey]bool)
+	mine := make(map[ports.JobKey]bool)
 	for _, h := range c.holding() {
-		mine[keyOf(h)] = true
+		mine[h.Key()] = true
 	}
 	for _, r := range raws {
 		if r.Reclaimed {
 			reclaimed++
 		}
-		if mine[keyOf(r)] {
+		if mine[r.Key()] {
 			// Reclaimed from this very consumer: it missed its heartbeats
 			// (Redis was away) and still holds the job; do not run it twice.
 			continue
@@ -220,14 +220,6 @@ func (c *Consumer) take(raws []ports.Job, count int) {
 	c.mu.Unlock()
 	c.release(ready)
 }
-
-// jobKey names an entry: ids are unique within a stream only.
-type jobKey struct {
-	kind ports.JobKind
-	id   string
-}
-
-func keyOf(j ports.Job) jobKey { return jobKey{j.Kind, j.ID} }
 
 // holdBack splits a sorted batch. A stream that filled its share of a read
 // (newCount new entries) may have more entries waiting, and those come

@@ -68,14 +68,14 @@ func (c *Consumer) holding() []ports.Job {
 
 // drop forgets jobs another consumer now owns, unless they already run.
 func (c *Consumer) drop(lost []ports.Job) {
-	gone := make(map[jobKey]bool, len(lost))
+	gone := make(map[ports.JobKey]bool, len(lost))
 	for _, j := range lost {
-		gone[keyOf(j)] = true
+		gone[j.Key()] = true
 	}
 	keep := func(list []job) ([]job, int) {
 		out := list[:0]
 		for _, j := range list {
-			if !gone[keyOf(j.raw)] {
+			if !gone[j.raw.Key()] {
 				out = append(out, j)
 			}
 		}
@@ -88,7 +88,7 @@ func (c *Consumer) drop(lost []ports.Job) {
 	for _, l := range c.lanes {
 		l.queue, n = keep(l.queue)
 		dropped += n
-		if l.current != nil && gone[keyOf(l.current.raw)] {
+		if l.current != nil && gone[l.current.raw.Key()] {
 			c.d.Logger.Warn("a running job was reclaimed by another instance; it finishes here too",
 				"game_id", l.gameID, "job_id", l.current.raw.ID)
 		}
