@@ -16,7 +16,6 @@ import (
 // the consumer is cut off first, the entry stays pending, unacknowledged, and
 // is answered by whoever reclaims it.
 func (c *Consumer) handle(ctx context.Context, j job) {
-	log := c.d.Logger.With("job_id", j.raw.ID, "job_kind", j.raw.Kind, "game_id", j.gameID)
 	var res domain.Result
 	answered := j.gameID != ""
 	if j.refusal == "" {
@@ -27,21 +26,21 @@ func (c *Consumer) handle(ctx context.Context, j job) {
 	} else if answered {
 		res = c.d.Runner.Refuse(ctx, opKind(j.raw.Kind), j.gameID, c.meta(j, nil), j.refusal)
 	}
-	if answered && !c.retry(ctx, log, "publish the job result", func(ctx context.Context) error {
+	if answered && !c.retry(ctx, j, "publish the job result", func(ctx context.Context) error {
 		return c.d.Results.PublishResult(ctx, c.answer(j, res))
 	}) {
 		return
 	}
 	if j.refusal != "" {
-		log.Warn("malformed job entry refused", "reason", j.refusal)
-		if !c.retry(ctx, log, "dead-letter the entry", func(ctx context.Context) error {
+		c.log(j).Warn("malformed job entry refused", "reason", j.refusal)
+		if !c.retry(ctx, j, "dead-letter the entry", func(ctx context.Context) error {
 			return c.d.Dead.DeadLetter(ctx, j.raw, j.refusal)
 		}) {
 			return
 		}
 		c.d.Metrics.JobDeadLettered(j.raw.Kind)
 	}
-	if !c.retry(ctx, log, "acknowledge the job", func(ctx context.Context) error {
+	if !c.retry(ctx, j, "acknowledge the job", func(ctx context.Context) error {
 		return c.d.Source.Ack(ctx, j.raw)
 	}) {
 		return
@@ -70,8 +69,7 @@ func (c *Consumer) run(ctx context.Context, j job) (domain.Result, bool) {
 		if res.ErrorCode != domain.CodeServiceUnavailable {
 			return res, true
 		}
-		c.d.Logger.Warn("job met an outage; running it again", "job_id", j.raw.ID, "game_id", j.gameID,
-			"attempt", attempt, "err", res.ErrorMessage)
+		c.log(j).Warn("job met an outage; running it again", "attempt", attempt, "err", res.ErrorMessage)
 		if !sleep(ctx, backoff(attempt)) {
 			return res, false
 		}
@@ -79,7 +77,7 @@ func (c *Consumer) run(ctx context.Context, j job) (domain.Result, bool) {
 }
 
 // retry runs step until it succeeds or ctx ends; it reports success.
-func (c *Consumer) retry(ctx context.Context, log *slog.Logger, what string, step func(context.Context) error) bool {
+func (c *Consumer) retry(ctx context.Context, j job, what string, step func(context.Context) error) bool {
 	for attempt := 1; ; attempt++ {
 		err := step(ctx)
 		if err == nil {
@@ -88,11 +86,18 @@ func (c *Consumer) retry(ctx context.Context, log *slog.Logger, what string, ste
 		if ctx.Err() != nil {
 			return false
 		}
-		log.Warn(what+" failed; retrying", "err", err, "attempt", attempt)
+		c.log(j).Warn(what+" failed; retrying", "err", err, "attempt", attempt)
 		if !sleep(ctx, backoff(attempt)) {
 			return false
 		}
 	}
+}
+
+// log is the logger of lines about one job. It is built only when a line is
+// written: a job that goes well logs nothing here (its operation logs its own
+// line), and the hot path pays nothing for it.
+func (c *Consumer) log(j job) *slog.Logger {
+	return c.d.Logger.With("job_id", j.raw.ID, "job_kind", j.raw.Kind, "game_id", j.gameID)
 }
 
 func (c *Consumer) meta(j job, pos *domain.JobPosition) lifecycle.Meta {

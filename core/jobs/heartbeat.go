@@ -89,8 +89,7 @@ func (c *Consumer) drop(lost []ports.Job) {
 		l.queue, n = keep(l.queue)
 		dropped += n
 		if l.current != nil && gone[l.current.raw.Key()] {
-			c.d.Logger.Warn("a running job was reclaimed by another instance; it finishes here too",
-				"game_id", l.gameID, "job_id", l.current.raw.ID)
+			c.log(*l.current).Warn("a running job was reclaimed by another instance; it finishes here too")
 		}
 	}
 	c.mu.Unlock()
