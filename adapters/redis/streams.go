@@ -241,8 +241,8 @@ func (p *Publisher) DeadLetter(ctx context.Context, job ports.Job, reason string
 	}
 
 	type field struct {
-		name, value string
-		nameCut     bool
+		name, value       string
+		nameCut, valueCut bool
 	}
 	reserved := func(name string) bool {
 		return name == deadLetterSource || name == deadLetterID || name == deadLetterReason || name == deadLetterCut
@@ -253,7 +253,7 @@ func (p *Publisher) DeadLetter(ctx context.Context, job ports.Job, reason string
 	for i, k := range keys {
 		f := &fields[i]
 		f.name, f.nameCut = cutBytes(k, deadLetterMaxBytes)
-		f.value, _ = cutBytes(job.Fields[k], deadLetterMaxBytes)
+		f.value, f.valueCut = cutBytes(job.Fields[k], deadLetterMaxBytes)
 		// A field keeps its (cut) name unless it is reserved or an earlier
 		// field's; those are renamed below, so no name is written twice.
 		if reserved(f.name) || taken[f.name] {
@@ -272,12 +272,12 @@ func (p *Publisher) DeadLetter(ctx context.Context, job ports.Job, reason string
 	}
 
 	pairs := []string{deadLetterSource, source, deadLetterID, job.ID, deadLetterReason, reason}
-	for i, k := range keys {
-		if fields[i].nameCut {
-			note.names = append(note.names, fields[i].name)
+	for _, f := range fields {
+		if f.nameCut {
+			note.names = append(note.names, f.name)
 		}
-		if len(job.Fields[k]) > deadLetterMaxBytes {
-			note.values = append(note.values, fields[i].name)
+		if f.valueCut {
+			note.values = append(note.values, f.name)
 		}
 	}
 	if s := note.String(); s != "" {
