@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"strconv"
 	"syscall"
@@ -35,36 +36,23 @@ func TestJobOfAKilledProcessStaysPendingAndIsAnsweredOnceByAnother(t *testing.T)
 	gameID := testenv.UniqueName("jobcrash")
 	prefix := "rtmtest:" + testenv.UniqueName("jobcrash") + ":"
 	listGame := gameContainers(t, d, rdb, gameID)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
-	})
+	testenv.DeleteKeysAtEnd(t, rdb, prefix)
 	dsn := testenv.FreshSchema(t)
 	env := map[string]string{
-		"POSTGRES_PRIMARY_DSN":        dsn,
-		"REDIS_MASTER_ADDR":           testenv.RedisAddr(),
-		"DOCKER_NETWORK":              testenv.DockerNetwork(),
-		"GAME_STATE_ROOT":             t.TempDir(),
-		"ENGINE_ADDRESS":              "container_ip",
-		"ENGINE_READY_TIMEOUT":        "60s",
-		"GAME_LEASE_TTL_SECONDS":      "2",
-		"STREAM_CLAIM_IDLE":           "2s",
-		"STREAM_START_JOBS":           prefix + "start_jobs",
-		"STREAM_STOP_JOBS":            prefix + "stop_jobs",
-		"STREAM_JOB_RESULTS":          prefix + "job_results",
-		"STREAM_HEALTH_EVENTS":        prefix + "health_events",
-		"STREAM_NOTIFICATION_INTENTS": prefix + "notification_intents",
-		"STREAM_DEAD_LETTERS":         prefix + "dead_letters",
-		"SHUTDOWN_TIMEOUT":            "60s",
+		"POSTGRES_PRIMARY_DSN":   dsn,
+		"REDIS_MASTER_ADDR":      testenv.RedisAddr(),
+		"DOCKER_NETWORK":         testenv.DockerNetwork(),
+		"GAME_STATE_ROOT":        t.TempDir(),
+		"ENGINE_ADDRESS":         "container_ip",
+		"ENGINE_READY_TIMEOUT":   "60s",
+		"GAME_LEASE_TTL_SECONDS": "2",
+		"STREAM_CLAIM_IDLE":      "2s",
+		"SHUTDOWN_TIMEOUT":       "60s",
 	}
+	maps.Copy(env, testenv.StreamEnv(prefix))
 	instance := func(name string) map[string]string {
 		e := map[string]string{"INSTANCE_ID": name}
-		for k, v := range env {
-			e[k] = v
-		}
+		maps.Copy(e, env)
 		return e
 	}
 	startJobs, results := env["STREAM_START_JOBS"], env["STREAM_JOB_RESULTS"]

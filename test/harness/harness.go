@@ -9,6 +9,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -85,18 +86,11 @@ func Start(t testing.TB, opts Options) *Service {
 		"ENGINE_ADDRESS":                 "container_ip",
 		"ENGINE_READY_TIMEOUT":           "20s",
 		"CONTAINER_STOP_TIMEOUT_SECONDS": "5",
-		"STREAM_START_JOBS":              prefix + "start_jobs",
-		"STREAM_STOP_JOBS":               prefix + "stop_jobs",
-		"STREAM_JOB_RESULTS":             prefix + "job_results",
-		"STREAM_HEALTH_EVENTS":           prefix + "health_events",
-		"STREAM_NOTIFICATION_INTENTS":    prefix + "notification_intents",
-		"STREAM_DEAD_LETTERS":            prefix + "dead_letters",
 		"GAME_STATE_OWNER_UID":           "0",
 		"GAME_STATE_OWNER_GID":           "0",
 	}
-	for k, v := range opts.Env {
-		env[k] = v
-	}
+	maps.Copy(env, testenv.StreamEnv(prefix))
+	maps.Copy(env, opts.Env)
 	cfg, err := config.Parse(func(k string) (string, bool) {
 		v, ok := env[strings.TrimPrefix(k, config.Prefix)]
 		return v, ok
@@ -106,7 +100,7 @@ func Start(t testing.TB, opts Options) *Service {
 	}
 	cfg.ExtraContainerLabels = map[string]string{testenv.RunLabel: testenv.RunID()}
 	s.Config = cfg
-	t.Cleanup(func() { s.deleteKeys(prefix) })
+	testenv.DeleteKeysAtEnd(t, s.Redis, prefix)
 
 	log := opts.Logger
 	if log == nil {
@@ -200,14 +194,5 @@ func (s *Service) removeContainers() {
 			}
 		}
 		s.Redis.Del(ctx, redis.LeaseKey(id))
-	}
-}
-
-func (s *Service) deleteKeys(prefix string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	iter := s.Redis.Scan(ctx, 0, prefix+"*", 100).Iterator()
-	for iter.Next(ctx) {
-		s.Redis.Del(ctx, iter.Val())
 	}
 }
