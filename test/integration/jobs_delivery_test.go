@@ -162,7 +162,7 @@ func TestJobsUnstartedAtShutdownAreHandedBack(t *testing.T) {
 	}
 
 	b := harness.Start(t, harness.Options{Env: env, Peer: a})
-	l.awaitResults(3*time.Minute, jobs[2:]...)
+	l.awaitResults(3*time.Minute, "start", jobs[2:]...)
 	b.StopJobs()
 	checkOneStartSuccessEach(t, l, jobs...)
 	for i, g := range games {
@@ -238,7 +238,7 @@ func TestJobsQueuedAcrossARedisRestartAreAnsweredOnce(t *testing.T) {
 	if n, err := rdb.XLen(context.Background(), s.Config.Streams.StartJobs).Result(); err != nil || n != int64(len(jobs)) {
 		t.Fatalf("after the restart the job stream holds %d entries (%v), want the %d written", n, err, len(jobs))
 	}
-	l.awaitResults(3*time.Minute, jobs...)
+	l.awaitResults(3*time.Minute, "start", jobs...)
 	waitUntil(t, time.Minute, "/readyz to answer 200", func() bool {
 		return call(t, s, http.MethodGet, "/readyz", nil).Status == 200
 	})

@@ -65,32 +65,23 @@ func streamStrings(t *testing.T, rdb *goredis.Client, stream string) []map[strin
 	return out
 }
 
-// awaitResults waits until every job id has at least one result and returns
-// all results of those ids, in stream order.
-func (l *lobby) awaitResults(timeout time.Duration, jobIDs ...string) []map[string]string {
+// awaitResults waits until every job of one kind ("start" or "stop") with
+// the given entry ids has a result, and returns all their results in stream
+// order.
+func (l *lobby) awaitResults(timeout time.Duration, kind string, jobIDs ...string) []map[string]string {
 	l.t.Helper()
-	want := map[string]bool{}
-	for _, id := range jobIDs {
-		want[id] = true
+	jobs := make([]jobRef, len(jobIDs))
+	for i, id := range jobIDs {
+		jobs[i] = jobRef{kind: kind, id: id}
 	}
-	deadline := time.Now().Add(timeout)
-	for {
-		var got []map[string]string
-		seen := map[string]bool{}
-		for _, r := range l.results() {
-			if want[r["job_id"]] {
-				got = append(got, r)
-				seen[r["job_id"]] = true
-			}
+	byJob, all := awaitJobs(l.t, l, timeout, jobs)
+	var got []map[string]string
+	for _, r := range all {
+		if byJob[refOf(r)] != nil {
+			got = append(got, r)
 		}
-		if len(seen) == len(want) {
-			return got
-		}
-		if time.Now().After(deadline) {
-			l.t.Fatalf("after %v only %d of %d jobs have a result: %v", timeout, len(seen), len(want), got)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
+	return got
 }
 
 // resultFields is every field of contract §6.3.

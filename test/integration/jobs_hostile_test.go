@@ -245,7 +245,7 @@ func TestJobsHostileEntries(t *testing.T) {
 		}
 		checkRunning(t, s, last, r["container_id"])
 	})
-	if n := pending(t, s); n != 0 {
+	if n := lobbyOf(t, s).pending(); n != 0 {
 		t.Errorf("%d entries pending at the end, want every entry acknowledged", n)
 	}
 }

@@ -162,7 +162,7 @@ func TestJobsTwoInstancesFiftyRoundsOfOneGame(t *testing.T) {
 			overtaken++
 			continue
 		}
-		if prev.id != "" && posOf(t, prev).compare(posOf(t, refOf(r))) >= 0 {
+		if prev.id != "" && posOf(t, prev).Compare(posOf(t, refOf(r))) >= 0 {
 			t.Errorf("the answer of %s, which acted, comes after that of %s, which acted later in job order", refOf(r), prev)
 		}
 		prev = refOf(r)
@@ -257,7 +257,7 @@ func checkActedRowsInOrder(t *testing.T, rows []map[string]any, byJob map[jobRef
 		if len(rs) == 0 || superseded(rs[0]) {
 			continue
 		}
-		if prev.id != "" && posOf(t, prev).compare(posOf(t, j)) >= 0 {
+		if prev.id != "" && posOf(t, prev).Compare(posOf(t, j)) >= 0 {
 			t.Errorf("the row of %s, which acted, comes after the row of %s, which acted later in job order", j, prev)
 		}
 		prev = j

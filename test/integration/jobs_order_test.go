@@ -111,7 +111,7 @@ func checkRounds(t *testing.T, s *harness.Service, id string, jobs []jobRef, byJ
 		if r["game_id"] != id {
 			t.Errorf("result of another game: %v", r)
 		}
-		if i > 0 && posOf(t, refOf(all[i-1])).compare(posOf(t, refOf(r))) >= 0 {
+		if i > 0 && posOf(t, refOf(all[i-1])).Compare(posOf(t, refOf(r))) >= 0 {
 			t.Errorf("result %d (%s) comes after %s, which is not earlier in job order", i, refOf(r), refOf(all[i-1]))
 		}
 		g.check(t, r)

@@ -11,13 +11,13 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/galaxy/rtmanager/core/domain"
 	"github.com/galaxy/rtmanager/test/harness"
 )
 
@@ -29,51 +29,26 @@ type jobRef struct {
 
 func (j jobRef) String() string { return j.kind + "/" + j.id }
 
-// jobPos is a job's place in the one order of a game's jobs (contract §6,
-// "Order of one game's jobs"): entry id milliseconds, then start (0) before
-// stop (1), then the sequence number.
-type jobPos struct{ ms, rank, seq int64 }
-
-func posOf(t *testing.T, j jobRef) jobPos {
+// posOf is a job's place in the one order of a game's jobs (contract §6,
+// "Order of one game's jobs").
+func posOf(t *testing.T, j jobRef) domain.JobPosition {
 	t.Helper()
-	msStr, seqStr, ok := strings.Cut(j.id, "-")
-	ms, err1 := strconv.ParseInt(msStr, 10, 64)
-	seq, err2 := strconv.ParseInt(seqStr, 10, 64)
-	if !ok || err1 != nil || err2 != nil {
-		t.Fatalf("entry id %q is not <ms>-<seq>", j.id)
-	}
-	rank := int64(0)
+	rank := domain.JobRankStart
 	if j.kind == "stop" {
-		rank = 1
+		rank = domain.JobRankStop
 	}
-	return jobPos{ms, rank, seq}
-}
-
-func (p jobPos) compare(q jobPos) int {
-	if c := cmpInt(p.ms, q.ms); c != 0 {
-		return c
+	p, err := domain.ParseJobPosition(j.id, rank)
+	if err != nil {
+		t.Fatalf("job %s: %v", j, err)
 	}
-	if c := cmpInt(p.rank, q.rank); c != 0 {
-		return c
-	}
-	return cmpInt(p.seq, q.seq)
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return p
 }
 
 // byPosition returns the jobs sorted in the contract's order.
 func byPosition(t *testing.T, jobs []jobRef) []jobRef {
 	t.Helper()
 	out := slices.Clone(jobs)
-	slices.SortFunc(out, func(a, b jobRef) int { return posOf(t, a).compare(posOf(t, b)) })
+	slices.SortFunc(out, func(a, b jobRef) int { return posOf(t, a).Compare(posOf(t, b)) })
 	return out
 }
 
@@ -222,35 +197,12 @@ func record(t *testing.T, s *harness.Service, id string) (map[string]any, bool) 
 	return r.Body, true
 }
 
-// pending sums the group's pending entries over both job streams.
-func pending(t *testing.T, s *harness.Service) int64 {
-	t.Helper()
-	var total int64
-	for _, stream := range []string{s.Config.Streams.StartJobs, s.Config.Streams.StopJobs} {
-		p, err := s.Redis.XPending(context.Background(), stream, s.Config.Streams.Group).Result()
-		if err != nil {
-			t.Fatalf("XPENDING %s %s: %v", stream, s.Config.Streams.Group, err)
-		}
-		total += p.Count
-	}
-	return total
-}
-
 // awaitNothingPending waits (generously) until the group holds nothing
 // unacknowledged, and fails if it never gets there.
 func awaitNothingPending(t *testing.T, s *harness.Service, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		n := pending(t, s)
-		if n == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v %d job entries are still pending in group %s", timeout, n, s.Config.Streams.Group)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	l := lobbyOf(t, s)
+	waitUntil(t, timeout, "nothing pending in group "+s.Config.Streams.Group, func() bool { return l.pending() == 0 })
 }
 
 // deadLetters returns the dead-letter entries so far, by their entry_id and

@@ -16,7 +16,7 @@ func TestJobStartReplayAndStop(t *testing.T) {
 	id := s.GameID("job")
 
 	startID := l.startJob(id, "galaxy/game:1.0.0")
-	res := l.awaitResults(time.Minute, startID)
+	res := l.awaitResults(time.Minute, "start", startID)
 	if len(res) != 1 {
 		t.Fatalf("%d results for one start job: %v", len(res), res)
 	}
@@ -33,7 +33,7 @@ func TestJobStartReplayAndStop(t *testing.T) {
 
 	// Lobby writes the same job again (a new entry with the same content).
 	again := l.startJob(id, "galaxy/game:1.0.0")
-	if rr := l.awaitResults(time.Minute, again); rr[0]["outcome"] != "success" || rr[0]["error_code"] != "replay_no_op" ||
+	if rr := l.awaitResults(time.Minute, "start", again); rr[0]["outcome"] != "success" || rr[0]["error_code"] != "replay_no_op" ||
 		rr[0]["container_id"] != r["container_id"] {
 		t.Fatalf("repeated start job: %v", rr)
 	}
@@ -42,7 +42,7 @@ func TestJobStartReplayAndStop(t *testing.T) {
 	}
 
 	stopID := l.stopJob(id, "finished")
-	sr := l.awaitResults(time.Minute, stopID)
+	sr := l.awaitResults(time.Minute, "stop", stopID)
 	if len(sr) != 1 || sr[0]["outcome"] != "success" || sr[0]["error_code"] != "" || sr[0]["job_kind"] != "stop" {
 		t.Fatalf("stop result %v", sr)
 	}
