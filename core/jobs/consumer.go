@@ -192,13 +192,18 @@ func (c *Consumer) read(ctx context.Context) {
 func (c *Consumer) take(raws []ports.Job, count int) {
 	batch := make([]job, 0, len(raws))
 	reclaimed := 0
-	mine := make(map[ports.JobKey]bool)
-	for _, h := range c.holding() {
-		mine[h.Key()] = true
-	}
+	var mine map[ports.JobKey]bool // what this consumer holds, looked up only for reclaimed entries
 	for _, r := range raws {
-		if r.Reclaimed {
-			reclaimed++
+		if !r.Reclaimed {
+			batch = append(batch, decode(r))
+			continue
+		}
+		reclaimed++
+		if mine == nil {
+			mine = make(map[ports.JobKey]bool)
+			for _, h := range c.holding() {
+				mine[h.Key()] = true
+			}
 		}
 		if mine[r.Key()] {
 			// Reclaimed from this very consumer: it missed its heartbeats
