@@ -11,7 +11,8 @@ import (
 
 // OperationLog implements ports.OperationLog on table operation_log.
 type OperationLog struct {
-	q *sqlcgen.Queries
+	q   *sqlcgen.Queries
+	hot *sqlcgen.Queries // batched (batch.go)
 }
 
 // Append stores one entry and returns its id; nil Details are stored as {}.
@@ -20,7 +21,7 @@ func (l *OperationLog) Append(ctx context.Context, op domain.Operation) (int64, 
 	if err != nil {
 		return 0, wrapErr("append operation for "+op.GameID, err)
 	}
-	id, err := l.q.AppendOperation(ctx, sqlcgen.AppendOperationParams{
+	id, err := l.hot.AppendOperation(ctx, sqlcgen.AppendOperationParams{
 		GameID:        op.GameID,
 		OpKind:        string(op.Kind),
 		OpSource:      string(op.Source),

@@ -15,12 +15,13 @@ import (
 
 // RuntimeStore implements ports.RuntimeStore on table runtime_records.
 type RuntimeStore struct {
-	q *sqlcgen.Queries
+	q   *sqlcgen.Queries
+	hot *sqlcgen.Queries // batched (batch.go)
 }
 
 // Get returns the record of a game or ports.ErrNotFound.
 func (s *RuntimeStore) Get(ctx context.Context, gameID string) (domain.Record, error) {
-	row, err := s.q.GetRuntimeRecord(ctx, gameID)
+	row, err := s.hot.GetRuntimeRecord(ctx, gameID)
 	if err != nil {
 		return domain.Record{}, wrapErr("get runtime "+gameID, err)
 	}

@@ -24,11 +24,14 @@ type Store struct {
 // with Migrate.
 func NewStore(pool *pgxpool.Pool) *Store {
 	q := sqlcgen.New(pool)
+	// Every job reads a record, advances a fence and appends a row: those
+	// statements share round trips and commits (batch.go).
+	hot := sqlcgen.New(newBatchedDB(pool))
 	return &Store{
-		runtimes:   &RuntimeStore{q: q},
-		operations: &OperationLog{q: q},
+		runtimes:   &RuntimeStore{q: q, hot: hot},
+		operations: &OperationLog{q: q, hot: hot},
 		health:     &HealthStore{q: q},
-		fences:     &JobFences{q: q},
+		fences:     &JobFences{q: hot},
 	}
 }
 

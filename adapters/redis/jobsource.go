@@ -32,7 +32,9 @@ type JobSourceConfig struct {
 
 // JobSource implements ports.JobSource on the two Lobby job streams.
 type JobSource struct {
-	rdb       goredis.UniversalClient
+	rdb goredis.UniversalClient
+	// pipe carries the acknowledgements: many jobs end at once.
+	pipe      *pipe
 	names     StreamNames
 	streams   []jobStream
 	group     string
@@ -66,6 +68,7 @@ func NewJobSource(rdb goredis.UniversalClient, cfg JobSourceConfig) (*JobSource,
 	}
 	return &JobSource{
 		rdb:   rdb,
+		pipe:  pipeOf(rdb),
 		names: names,
 		streams: []jobStream{
 			{name: names.StartJobs, kind: ports.JobStart},
@@ -191,7 +194,9 @@ func (s *JobSource) Ack(ctx context.Context, job ports.Job) error {
 	if err != nil {
 		return fmt.Errorf("ack %s: %w", job.ID, err)
 	}
-	err = s.rdb.XAck(ctx, stream, s.group, job.ID).Err()
+	_, err = s.pipe.Do(ctx, func(ctx context.Context, p goredis.Pipeliner) goredis.Cmder {
+		return p.XAck(ctx, stream, s.group, job.ID)
+	})
 	if isNoGroup(err) {
 		return nil
 	}

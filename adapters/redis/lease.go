@@ -17,10 +17,6 @@ import (
 // DefaultLeaseTTL is RTMANAGER_GAME_LEASE_TTL_SECONDS' default.
 const DefaultLeaseTTL = 60 * time.Second
 
-// releaseTimeout bounds the compare-and-delete of Release, which runs on a
-// fresh context so a cancelled operation still frees its game.
-const releaseTimeout = 3 * time.Second
-
 const leaseKeyPrefix = "rtmanager:game_lease:"
 
 // LeaseKey is the Redis key of a game's lease. The game id is base64url-encoded
@@ -68,8 +64,11 @@ type LeaseConfig struct {
 // Leases implements ports.Leases on Redis.
 type Leases struct {
 	rdb goredis.UniversalClient
-	ttl time.Duration
-	log *slog.Logger
+	// pipe carries acquisitions and releases: many games' leases are taken
+	// and freed at once when many jobs run.
+	pipe *pipe
+	ttl  time.Duration
+	log  *slog.Logger
 }
 
 var _ ports.Leases = (*Leases)(nil)
@@ -82,7 +81,7 @@ func NewLeases(rdb goredis.UniversalClient, cfg LeaseConfig) *Leases {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Leases{rdb: rdb, ttl: cfg.TTL, log: cfg.Logger}
+	return &Leases{rdb: rdb, pipe: pipeOf(rdb), ttl: cfg.TTL, log: cfg.Logger}
 }
 
 // Acquire takes the game's lease or returns ports.ErrLeaseBusy; a Redis
@@ -90,7 +89,13 @@ func NewLeases(rdb goredis.UniversalClient, cfg LeaseConfig) *Leases {
 func (l *Leases) Acquire(ctx context.Context, gameID string) (ports.Lease, error) {
 	token := randid.New()
 	key := LeaseKey(gameID)
-	ok, err := acquireScript.Run(ctx, l.rdb, []string{key}, token, l.ttl.Milliseconds()).Bool()
+	cmd, err := l.pipe.Do(ctx, func(ctx context.Context, p goredis.Pipeliner) goredis.Cmder {
+		return acquireScript.Eval(ctx, p, []string{key}, token, l.ttl.Milliseconds())
+	})
+	var ok bool
+	if err == nil {
+		ok, err = cmd.(*goredis.Cmd).Bool()
+	}
 	if err != nil {
 		return nil, wrapErr("acquire lease "+gameID, err)
 	}
@@ -141,14 +146,16 @@ type lease struct {
 func (s *lease) Lost() <-chan struct{} { return s.lost }
 
 // Release stops renewal, waits for it, then deletes the key if it still
-// holds our token. It is safe to call more than once.
+// holds our token — on a context of its own, so a cancelled operation still
+// frees its game. It is safe to call more than once.
 func (s *lease) Release() {
 	s.releaseOnce.Do(func() {
 		close(s.stop)
 		<-s.done
-		ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
-		defer cancel()
-		if err := releaseScript.Run(ctx, s.leases.rdb, []string{s.key}, s.token).Err(); err != nil {
+		_, err := s.leases.pipe.Do(context.Background(), func(ctx context.Context, p goredis.Pipeliner) goredis.Cmder {
+			return releaseScript.Eval(ctx, p, []string{s.key}, s.token)
+		})
+		if err != nil {
 			// Nothing to return to: the key simply expires after its TTL.
 			s.leases.log.Warn("lease release failed; it will expire", "game_id", s.gameID, "error", wrapErr("release lease", err))
 		}

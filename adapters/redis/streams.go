@@ -74,7 +74,8 @@ func (n StreamNames) jobStream(kind ports.JobKind) (string, error) {
 // ports.HealthPublisher, ports.NotificationPublisher, ports.JobResultPublisher
 // and ports.DeadLetters.
 type Publisher struct {
-	rdb    goredis.UniversalClient
+	// pipe carries the XADDs: many jobs publish their results at once.
+	pipe   *pipe
 	names  StreamNames
 	maxLen int64
 }
@@ -93,18 +94,20 @@ func NewPublisher(rdb goredis.UniversalClient, names StreamNames, maxLen int64) 
 	if maxLen <= 0 {
 		maxLen = DefaultStreamMaxLen
 	}
-	return &Publisher{rdb: rdb, names: names.withDefaults(), maxLen: maxLen}
+	return &Publisher{pipe: pipeOf(rdb), names: names.withDefaults(), maxLen: maxLen}
 }
 
 // xadd appends one entry of field/value pairs, kept in the given order so the
 // entries read naturally in redis-cli.
 func (p *Publisher) xadd(ctx context.Context, stream string, pairs []string) error {
-	err := p.rdb.XAdd(ctx, &goredis.XAddArgs{
-		Stream: stream,
-		MaxLen: p.maxLen,
-		Approx: true,
-		Values: pairs,
-	}).Err()
+	_, err := p.pipe.Do(ctx, func(ctx context.Context, pl goredis.Pipeliner) goredis.Cmder {
+		return pl.XAdd(ctx, &goredis.XAddArgs{
+			Stream: stream,
+			MaxLen: p.maxLen,
+			Approx: true,
+			Values: pairs,
+		})
+	})
 	return wrapErr("xadd "+stream, err)
 }
 
