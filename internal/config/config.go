@@ -503,5 +503,6 @@ func (p *parser) optionalURL(name string) string {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		p.fail(name, v, "want an http(s) base URL or empty")
 	}
-	return strings.TrimSuffix(v, "/")
+	// Callers append "/api/…": every trailing slash goes, not just one.
+	return strings.TrimRight(v, "/")
 }
