@@ -67,6 +67,10 @@ lint: ## vet, gofmt and the dependency rule (core must not reach infrastructure)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) test -count=1 ./internal/archtest/
 
+.PHONY: deadcode
+deadcode: ## Functions no binary reaches (callers in tests do not count) and test support no test reaches
+	@bash scripts/deadcode.sh
+
 .PHONY: clean-test-leftovers
 clean-test-leftovers: ## Remove containers left by interrupted test runs
 	-docker ps -aq --filter label=com.galaxy.test_run | xargs -r docker rm -f

@@ -37,7 +37,9 @@ type Migrated struct{}
 
 // ProvideDocker builds the Docker client (it connects lazily).
 func ProvideDocker(cfg config.Config) (*docker.Client, func(), error) {
-	d, err := docker.New(docker.Config{Host: cfg.DockerHost, CallTimeout: cfg.DockerCallTimeout, PullTimeout: cfg.ImagePullTimeout})
+	d, err := docker.New(docker.Config{
+		Host: cfg.DockerHost, CallTimeout: cfg.DockerCallTimeout, PullTimeout: cfg.ImagePullTimeout, Deployment: cfg.Deployment,
+	})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -150,6 +152,7 @@ func ProvideLobby(cfg config.Config) (ports.LobbyClient, error) {
 // LifecycleConfig maps the service configuration onto the lifecycle services'.
 func LifecycleConfig(cfg config.Config) lifecycle.Config {
 	return lifecycle.Config{
+		Deployment:       cfg.Deployment,
 		Network:          cfg.DockerNetwork,
 		StateMountPath:   cfg.EngineStateMountPath,
 		StateEnvName:     cfg.EngineStateEnvName,

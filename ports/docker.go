@@ -7,9 +7,12 @@ import (
 
 //go:generate go tool -modfile=../tools/go.mod mockgen -destination=mocks/docker_mock.go -package=mocks . Docker
 
-// Labels RTM sets on every engine container.
+// Labels RTM sets on every engine container (contract §3).
 const (
-	LabelOwner       = "com.galaxy.owner"
+	LabelOwner = "com.galaxy.owner"
+	// LabelDeployment carries RTMANAGER_DEPLOYMENT: with the owner label it
+	// says which containers are ours.
+	LabelDeployment  = "com.galaxy.deployment"
 	LabelKind        = "com.galaxy.kind"
 	LabelGameID      = "com.galaxy.game_id"
 	LabelImageRef    = "com.galaxy.engine_image_ref"
@@ -38,9 +41,11 @@ type Docker interface {
 	RemoveContainer(ctx context.Context, id string) error
 	// InspectContainer inspects by id or name, or ErrNotFound.
 	InspectContainer(ctx context.Context, idOrName string) (ContainerInfo, error)
-	// ListOwned lists every container (any state) carrying the owner label.
+	// ListOwned lists every container (any state) of this deployment: the
+	// owner label and the adapter's deployment label both match.
 	ListOwned(ctx context.Context) ([]ContainerInfo, error)
-	// Events streams events of owner-labelled containers since the given time.
+	// Events streams events of this deployment's containers (as ListOwned
+	// selects them) since the given time.
 	// The event channel closes when the stream ends; the error channel then
 	// carries why (ctx.Err() on cancellation).
 	Events(ctx context.Context, since time.Time) (<-chan ContainerEvent, <-chan error)
@@ -88,10 +93,16 @@ type ContainerInfo struct {
 	FinishedAt time.Time
 }
 
-// Owned reports whether the container carries RTM's owner label.
-func (c ContainerInfo) Owned() bool { return c.Labels[LabelOwner] == OwnerValue }
+// OwnedBy reports whether the container is ours in the given deployment
+// (contract §3): it carries RTM's owner label and that deployment label. A
+// container of another deployment, or one without a deployment label, is
+// foreign. An empty deployment owns nothing, so a missing setting can never
+// make every owner-labelled container ours.
+func (c ContainerInfo) OwnedBy(deployment string) bool {
+	return deployment != "" && c.Labels[LabelOwner] == OwnerValue && c.Labels[LabelDeployment] == deployment
+}
 
-// ContainerEvent is one Docker event of an owner-labelled container.
+// ContainerEvent is one Docker event of a container of this deployment.
 type ContainerEvent struct {
 	Action      string // start, die, oom, destroy, …
 	ContainerID string

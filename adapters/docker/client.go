@@ -13,6 +13,7 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 
@@ -37,6 +38,10 @@ type Config struct {
 	// PullTimeout bounds one image pull; zero means DefaultPullTimeout
 	// (RTMANAGER_IMAGE_PULL_TIMEOUT).
 	PullTimeout time.Duration
+	// Deployment is the com.galaxy.deployment value of our containers
+	// (RTMANAGER_DEPLOYMENT); required. ListOwned and Events see only
+	// containers carrying it beside the owner label (contract §3).
+	Deployment string
 }
 
 // Client is the ports.Docker adapter. It is safe for concurrent use.
@@ -44,6 +49,7 @@ type Client struct {
 	api         *client.Client
 	timeout     time.Duration
 	pullTimeout time.Duration
+	owned       filters.Args // our owner and deployment labels
 }
 
 var _ ports.Docker = (*Client)(nil)
@@ -64,11 +70,20 @@ func New(cfg Config) (*Client, error) {
 	if cfg.CallTimeout < 0 || cfg.PullTimeout < 0 {
 		return nil, fmt.Errorf("docker: timeouts must be positive, got call %s, pull %s", cfg.CallTimeout, cfg.PullTimeout)
 	}
+	// Without a deployment the filters would select every owner-labelled
+	// container on the host, other deployments' included.
+	if cfg.Deployment == "" {
+		return nil, errors.New("docker: a deployment is required")
+	}
 	api, err := client.NewClientWithOpts(client.WithHost(cfg.Host), client.WithAPIVersionNegotiation())
 	if err != nil {
 		return nil, fmt.Errorf("docker: host %q: %w", cfg.Host, err)
 	}
-	return &Client{api: api, timeout: cfg.CallTimeout, pullTimeout: cfg.PullTimeout}, nil
+	owned := filters.NewArgs(
+		filters.Arg("label", ports.LabelOwner+"="+ports.OwnerValue),
+		filters.Arg("label", ports.LabelDeployment+"="+cfg.Deployment),
+	)
+	return &Client{api: api, timeout: cfg.CallTimeout, pullTimeout: cfg.PullTimeout, owned: owned}, nil
 }
 
 // Close releases the client's idle connections.

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/network"
 
@@ -21,11 +20,6 @@ var (
 	securityOpts = []string{"no-new-privileges"}
 	capDrop      = []string{"ALL"}
 )
-
-// ownerFilter selects RTM's containers, in listings and in the event stream.
-func ownerFilter() filters.KeyValuePair {
-	return filters.Arg("label", ports.LabelOwner+"="+ports.OwnerValue)
-}
 
 // CreateContainer creates (does not start) the container described by spec.
 // A taken name is ports.ErrConflict; a missing image or network is
@@ -124,7 +118,7 @@ func (c *Client) InspectContainer(ctx context.Context, idOrName string) (ports.C
 	return info, err
 }
 
-// ListOwned lists every owner-labelled container in any state, fully
+// ListOwned lists every container of this deployment in any state, fully
 // inspected: the reconciler needs exit codes, OOM flags and start times that
 // a listing does not carry. A container removed between the listing and its
 // inspection is left out, as it no longer exists.
@@ -132,7 +126,7 @@ func (c *Client) ListOwned(ctx context.Context) ([]ports.ContainerInfo, error) {
 	var list []container.Summary
 	err := c.run(ctx, "list containers", 0, func(ctx context.Context) error {
 		var err error
-		list, err = c.api.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(ownerFilter())})
+		list, err = c.api.ContainerList(ctx, container.ListOptions{All: true, Filters: c.owned})
 		return err
 	})
 	if err != nil {

@@ -23,11 +23,12 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(dockertest.Main(m)) }
 
-// newClient returns an adapter on the local daemon (DOCKER_HOST or the default socket).
+// newClient returns an adapter on the local daemon (DOCKER_HOST or the
+// default socket) in the test run's deployment.
 func newClient(t *testing.T) *docker.Client {
 	t.Helper()
 	testenv.Docker(t) // fails clearly when there is no daemon
-	d, err := docker.New(docker.Config{Host: os.Getenv("DOCKER_HOST")})
+	d, err := docker.New(docker.Config{Host: os.Getenv("DOCKER_HOST"), Deployment: testenv.Deployment()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +130,7 @@ func TestCreateAppliesContainerModel(t *testing.T) {
 
 	// The adapter's own view of the same container.
 	if info.Name != spec.Name || info.Image != spec.Image || info.State != "running" || !info.Running ||
-		info.Labels[ports.LabelGameID] != gameID || !info.Owned() {
+		info.Labels[ports.LabelGameID] != gameID || !info.OwnedBy(testenv.Deployment()) {
 		t.Errorf("info %+v", info)
 	}
 	if info.CreatedAt.IsZero() || info.StartedAt.IsZero() || !info.FinishedAt.IsZero() {
@@ -229,23 +230,12 @@ func TestListOwnedSeesEveryState(t *testing.T) {
 	post(t, exitedURL, "/control/exit?code=3")
 	waitExited(t, d, exited.ID)
 
-	_, foreignSpec := newGame(t, dockertest.Image100)
-	delete(foreignSpec.Labels, ports.LabelOwner)
-	foreign, err := d.CreateContainer(ctx(t), foreignSpec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dockertest.RemoveOnCleanup(t, foreign)
-
 	list, err := d.ListOwned(ctx(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	byID := map[string]ports.ContainerInfo{}
 	for _, c := range list {
-		if !c.Owned() {
-			t.Errorf("listed a container without the owner label: %+v", c)
-		}
 		byID[c.ID] = c
 	}
 	if c := byID[created]; c.State != "created" || c.Running {
@@ -257,8 +247,84 @@ func TestListOwnedSeesEveryState(t *testing.T) {
 	if c := byID[exited.ID]; c.State != "exited" || c.ExitCode != 3 || c.OOMKilled {
 		t.Errorf("exited container: %+v", c)
 	}
-	if _, ok := byID[foreign]; ok {
-		t.Error("listed the container without the owner label")
+}
+
+// TestForeignContainersAreNeitherListedNorHeardOf: a container is ours only
+// with our owner label and our deployment label (contract §3); one of another
+// deployment of RTM on the same host, or without either label, is left out
+// of ListOwned and of the event stream.
+func TestForeignContainersAreNeitherListedNorHeardOf(t *testing.T) {
+	t.Parallel()
+	d := newClient(t)
+	streamCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// From a moment ago rather than from now: the stream may be established
+	// after the first create, and the daemon replays what it missed.
+	evs, _ := d.Events(streamCtx, time.Now().Add(-time.Second))
+
+	create := func(spec ports.ContainerSpec) string {
+		t.Helper()
+		id, err := d.CreateContainer(ctx(t), spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dockertest.RemoveOnCleanup(t, id)
+		return id
+	}
+	foreign := map[string]string{} // container id → why it is foreign
+	for _, tc := range []struct {
+		why    string
+		labels map[string]string // set; an empty value removes the label
+	}{
+		{"another deployment", map[string]string{ports.LabelDeployment: testenv.UniqueName("other")}},
+		{"no deployment label", map[string]string{ports.LabelDeployment: ""}},
+		{"no owner label", map[string]string{ports.LabelOwner: ""}},
+		{"another owner", map[string]string{ports.LabelOwner: "someone-else"}},
+	} {
+		_, spec := newGame(t, dockertest.Image100)
+		for k, v := range tc.labels {
+			if v == "" {
+				delete(spec.Labels, k)
+			} else {
+				spec.Labels[k] = v
+			}
+		}
+		foreign[create(spec)] = tc.why
+	}
+	// Created last: the daemon sends events in order, so once this one's
+	// create event is in, a foreign create event would have come first.
+	_, oursSpec := newGame(t, dockertest.Image100)
+	ours := create(oursSpec)
+
+	timeout := time.After(30 * time.Second)
+	for heard := false; !heard; {
+		select {
+		case ev := <-evs:
+			if why, ok := foreign[ev.ContainerID]; ok {
+				t.Errorf("heard %s of the container with %s", ev.Action, why)
+			}
+			heard = ev.ContainerID == ours && ev.Action == "create"
+		case <-timeout:
+			t.Fatal("no create event of our own container")
+		}
+	}
+
+	list, err := d.ListOwned(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	listedOurs := false
+	for _, c := range list {
+		if why, ok := foreign[c.ID]; ok {
+			t.Errorf("listed the container with %s", why)
+		}
+		if !c.OwnedBy(testenv.Deployment()) {
+			t.Errorf("listed a container that is not ours: %v", c.Labels)
+		}
+		listedOurs = listedOurs || c.ID == ours
+	}
+	if !listedOurs {
+		t.Error("our own container is not listed")
 	}
 }
 
@@ -449,7 +515,7 @@ func TestImagesAndNetwork(t *testing.T) {
 
 func TestUnreachableDaemonIsUnavailable(t *testing.T) {
 	t.Parallel()
-	d, err := docker.New(docker.Config{Host: "unix:///nonexistent.sock"})
+	d, err := docker.New(docker.Config{Host: "unix:///nonexistent.sock", Deployment: testenv.Deployment()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -490,7 +556,7 @@ func TestCallTimeoutIsUnavailableButCallerCancelIsNot(t *testing.T) {
 			go func() { defer c.Close(); _, _ = io.Copy(io.Discard, c) }()
 		}
 	}()
-	d, err := docker.New(docker.Config{Host: "tcp://" + ln.Addr().String(), CallTimeout: 200 * time.Millisecond})
+	d, err := docker.New(docker.Config{Host: "tcp://" + ln.Addr().String(), CallTimeout: 200 * time.Millisecond, Deployment: "d"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -515,8 +581,9 @@ func TestCallTimeoutIsUnavailableButCallerCancelIsNot(t *testing.T) {
 func TestNewRejectsBadConfig(t *testing.T) {
 	t.Parallel()
 	for _, cfg := range []docker.Config{
-		{Host: "not a host"},
-		{CallTimeout: -time.Second},
+		{Host: "not a host", Deployment: "d"},
+		{CallTimeout: -time.Second, Deployment: "d"},
+		{}, // no deployment: every RTM's containers would be ours
 	} {
 		if _, err := docker.New(cfg); err == nil {
 			t.Errorf("New(%+v) accepted", cfg)

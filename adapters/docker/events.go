@@ -9,12 +9,11 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/events"
-	"github.com/docker/docker/api/types/filters"
 
 	"github.com/galaxy/rtmanager/ports"
 )
 
-// Events streams the events of owner-labelled containers from since (zero:
+// Events streams the events of this deployment's containers from since (zero:
 // from now). It is not bounded by the call timeout. When the stream ends the
 // error channel receives why — ctx.Err() on cancellation, an
 // ports.ErrUnavailable-wrapped error when the daemon went away — and then
@@ -24,7 +23,10 @@ import (
 // Docker 20.10), and since is inclusive: a resuming caller may see the event
 // at since again and must still reconcile after a long break.
 func (c *Client) Events(ctx context.Context, since time.Time) (<-chan ports.ContainerEvent, <-chan error) {
-	opts := events.ListOptions{Filters: filters.NewArgs(filters.Arg("type", string(events.ContainerEventType)), ownerFilter())}
+	// Label filters are ANDed by the daemon, as in a listing.
+	f := c.owned.Clone()
+	f.Add("type", string(events.ContainerEventType))
+	opts := events.ListOptions{Filters: f}
 	if !since.IsZero() {
 		// seconds.nanoseconds: the daemon's finest since precision.
 		opts.Since = strconv.FormatInt(since.Unix(), 10) + "." + fmt.Sprintf("%09d", since.Nanosecond())

@@ -30,7 +30,7 @@ func probe(p *engine.Prober, baseURL string) error {
 func startEngine(t *testing.T, image string) string {
 	t.Helper()
 	testenv.Docker(t)
-	d, err := docker.New(docker.Config{Host: os.Getenv("DOCKER_HOST")})
+	d, err := docker.New(docker.Config{Host: os.Getenv("DOCKER_HOST"), Deployment: testenv.Deployment()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,7 +65,10 @@ func launch(t *testing.T, env map[string]string) *process {
 	t.Helper()
 	p := &process{addr: freeAddr(t), stderr: &bytes.Buffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(binary(t))
-	p.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "RTMANAGER_INTERNAL_HTTP_ADDR=" + p.addr}
+	// The test run's deployment, never `default`: a real RTM on this host
+	// and other test runs stay foreign to the process (contract §3).
+	p.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "RTMANAGER_INTERNAL_HTTP_ADDR=" + p.addr,
+		"RTMANAGER_DEPLOYMENT=" + testenv.Deployment()}
 	for k, v := range env {
 		p.cmd.Env = append(p.cmd.Env, "RTMANAGER_"+k+"="+v)
 	}

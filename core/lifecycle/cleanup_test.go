@@ -96,6 +96,11 @@ func TestCleanupWithoutAContainerIDFallsBackToTheName(t *testing.T) {
 		{"container without the owner label is refused", func(f *fixture) *gomock.Call {
 			return f.expectLeftover(ports.ContainerInfo{ID: "c-foreign", Name: ctrName})
 		}, false},
+		{"container of another deployment is refused", func(f *fixture) *gomock.Call {
+			c := ownedContainer("c-foreign")
+			c.Labels[ports.LabelDeployment] = "us-green"
+			return f.expectLeftover(c)
+		}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)

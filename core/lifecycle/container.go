@@ -19,6 +19,7 @@ func (s *Service) containerSpec(gameID string, p plan, now time.Time) ports.Cont
 		Network: s.cfg.Network,
 		Labels: map[string]string{
 			ports.LabelOwner:       ports.OwnerValue,
+			ports.LabelDeployment:  s.cfg.Deployment,
 			ports.LabelKind:        ports.KindValue,
 			ports.LabelGameID:      gameID,
 			ports.LabelImageRef:    p.imageRef,
@@ -74,9 +75,10 @@ func (s *Service) discard(ctx context.Context, o *op, id string) {
 	}
 }
 
-// removeOwnedByName removes an earlier container of this game that RTM owns; a
-// container with the game's name but without the owner label is never touched
-// and makes the operation a conflict. Other Docker failures get code.
+// removeOwnedByName removes an earlier container of this game that is ours; a
+// container with the game's name that is not (another owner, or another
+// deployment of RTM on the same host, contract §3) is never touched and makes
+// the operation a conflict. Other Docker failures get code.
 func (s *Service) removeOwnedByName(ctx context.Context, name string, code domain.ErrorCode) error {
 	c, err := s.d.Docker.InspectContainer(ctx, name)
 	if errors.Is(err, ports.ErrNotFound) {
@@ -85,8 +87,9 @@ func (s *Service) removeOwnedByName(ctx context.Context, name string, code domai
 	if err != nil {
 		return dockerErr(code, "inspect container "+name, err)
 	}
-	if !c.Owned() {
-		return domain.Errorf(domain.CodeConflict, "container %s exists and is not owned by rtmanager; it is left alone", name)
+	if !c.OwnedBy(s.cfg.Deployment) {
+		return domain.Errorf(domain.CodeConflict, "container %s exists and is not ours (owner %q, deployment %q; ours is %q); it is left alone",
+			name, c.Labels[ports.LabelOwner], c.Labels[ports.LabelDeployment], s.cfg.Deployment)
 	}
 	if err := s.d.Docker.RemoveContainer(ctx, c.ID); err != nil && !errors.Is(err, ports.ErrNotFound) {
 		return dockerErr(code, "remove container "+name, err)
@@ -96,7 +99,7 @@ func (s *Service) removeOwnedByName(ctx context.Context, name string, code domai
 
 // removeContainer removes the record's container; one already gone is fine.
 // Without a container id it falls back to the game's container name, and then
-// removes only a container carrying the owner label (invariant 3).
+// removes only a container that is ours (invariant 3).
 func (s *Service) removeContainer(ctx context.Context, rec domain.Record, code domain.ErrorCode) error {
 	id := rec.CurrentContainerID
 	if id == "" {

@@ -23,8 +23,9 @@ import (
 
 // The fixed world every test runs in.
 const (
-	game    = "g-1"
-	network = "galaxy-net"
+	game       = "g-1"
+	network    = "galaxy-net"
+	deployment = "eu-blue"
 	// stateRoot is where the fake state directories live; nothing in these
 	// unit tests touches the filesystem (adapters/statedir does, tested there).
 	stateRoot = "/srv/galaxy/games"
@@ -101,6 +102,7 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{
 		t: t,
 		cfg: lifecycle.Config{
+			Deployment:     deployment,
 			Network:        network,
 			StateMountPath: "/var/lib/galaxy-game",
 			StateEnvName:   "GAME_STATE_PATH",
@@ -263,7 +265,7 @@ func (f *fixture) expectNoLeftover() *gomock.Call {
 
 func ownedContainer(id string) ports.ContainerInfo {
 	return ports.ContainerInfo{ID: id, Name: ctrName, State: "exited",
-		Labels: map[string]string{ports.LabelOwner: ports.OwnerValue, ports.LabelGameID: game}}
+		Labels: map[string]string{ports.LabelOwner: ports.OwnerValue, ports.LabelDeployment: deployment, ports.LabelGameID: game}}
 }
 
 // expectLeftover: a container with the game's name exists.

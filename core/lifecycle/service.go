@@ -33,6 +33,9 @@ const (
 
 // Config is what the lifecycle services need from the service configuration.
 type Config struct {
+	// Deployment is set as com.galaxy.deployment on every engine container;
+	// only a container carrying it and the owner label is ours (contract §3).
+	Deployment      string
 	Network         string
 	StateMountPath  string
 	StateEnvName    string

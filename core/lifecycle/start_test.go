@@ -76,6 +76,7 @@ func TestStartBuildsTheContractContainerSpec(t *testing.T) {
 		Network: network,
 		Labels: map[string]string{
 			"com.galaxy.owner":            "rtmanager",
+			"com.galaxy.deployment":       deployment,
 			"com.galaxy.kind":             "game-engine",
 			"com.galaxy.game_id":          game,
 			"com.galaxy.engine_image_ref": ref100,
@@ -332,6 +333,16 @@ func TestStartLeftoverContainerOfTheGame(t *testing.T) {
 		{"owner label of another value is not ours", func(f *fixture) *gomock.Call {
 			c := ownedContainer("c-other")
 			c.Labels[ports.LabelOwner] = "someone-else"
+			return f.expectLeftover(c)
+		}, domain.CodeConflict},
+		{"container of another deployment is never removed", func(f *fixture) *gomock.Call {
+			c := ownedContainer("c-other")
+			c.Labels[ports.LabelDeployment] = "us-green"
+			return f.expectLeftover(c)
+		}, domain.CodeConflict},
+		{"owner label without a deployment label is not ours", func(f *fixture) *gomock.Call {
+			c := ownedContainer("c-other")
+			delete(c.Labels, ports.LabelDeployment)
 			return f.expectLeftover(c)
 		}, domain.CodeConflict},
 		{"owned leftover that cannot be removed", func(f *fixture) *gomock.Call {

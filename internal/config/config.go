@@ -47,6 +47,9 @@ type Config struct {
 	DockerCallTimeout      time.Duration
 	ImagePullTimeout       time.Duration
 	DockerStartConcurrency int
+	// Deployment is the com.galaxy.deployment label value: RTM's containers
+	// are those carrying it beside the owner label (contract §3).
+	Deployment string
 
 	GameStateRoot        string
 	GameStateDirMode     os.FileMode
@@ -117,6 +120,7 @@ var variables = []Var{
 
 	{"DOCKER_HOST", "unix:///var/run/docker.sock", "URL", "Docker daemon: unix:///path or tcp://host:port"},
 	{"DOCKER_NETWORK", "galaxy-net", "name", "user-defined network engines join; must exist, RTM never creates it"},
+	{"DEPLOYMENT", "default", "label value", "com.galaxy.deployment of this deployment's engines; only containers carrying it and the owner label are RTM's"},
 	{"DOCKER_CALL_TIMEOUT", "30s", "duration", "bound of every Docker call except pulls"},
 	{"IMAGE_PULL_TIMEOUT", "10m", "duration", "bound of one image pull"},
 	{"DOCKER_START_CONCURRENCY", "4", "count", "container create+start pairs in flight on the host; more wait"},
@@ -198,6 +202,7 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 
 		DockerHost:             p.dockerHost("DOCKER_HOST"),
 		DockerNetwork:          p.nonEmpty("DOCKER_NETWORK"),
+		Deployment:             p.labelValue("DEPLOYMENT"),
 		DockerCallTimeout:      p.duration("DOCKER_CALL_TIMEOUT"),
 		ImagePullTimeout:       p.duration("IMAGE_PULL_TIMEOUT"),
 		DockerStartConcurrency: p.intRange("DOCKER_START_CONCURRENCY", 1, 1024),
@@ -454,6 +459,30 @@ func (p *parser) envName(name string) string {
 	return v
 }
 
+// maxLabelValue is the longest label value accepted, as in Kubernetes: a
+// deployment name that fits there fits wherever engines run later.
+const maxLabelValue = 63
+
+// labelValue reads a Docker label value that also reads well in filters,
+// logs and `docker ps --filter`: 1 to 63 ASCII letters, digits, '.', '_'
+// or '-', beginning and ending with a letter or digit.
+func (p *parser) labelValue(name string) string {
+	v, ok := p.get(name)
+	if !ok {
+		return ""
+	}
+	alnum := func(b byte) bool { return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' }
+	valid := v != "" && len(v) <= maxLabelValue && alnum(v[0]) && alnum(v[len(v)-1])
+	for i := 0; valid && i < len(v); i++ {
+		valid = alnum(v[i]) || v[i] == '.' || v[i] == '_' || v[i] == '-'
+	}
+	if !valid {
+		p.fail(name, v, fmt.Sprintf("want 1 to %d letters, digits, '.', '_' or '-', beginning and ending with a letter or digit", maxLabelValue))
+		return ""
+	}
+	return v
+}
+
 func (p *parser) list(name string) []string {
 	v, _ := p.get(name)
 	var out []string
@@ -474,5 +503,6 @@ func (p *parser) optionalURL(name string) string {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		p.fail(name, v, "want an http(s) base URL or empty")
 	}
-	return strings.TrimSuffix(v, "/")
+	// Callers append "/api/…": every trailing slash goes, not just one.
+	return strings.TrimRight(v, "/")
 }

@@ -25,6 +25,7 @@ func TestDefaultsAreTheContracts(t *testing.T) {
 		{"addr", c.InternalHTTPAddr, ":8096"},
 		{"redis", c.RedisAddr, "127.0.0.1:6379"},
 		{"network", c.DockerNetwork, "galaxy-net"},
+		{"deployment", c.Deployment, "default"},
 		{"state root", c.GameStateRoot, "/var/lib/galaxy/games"},
 		{"pull", string(c.ImagePullPolicy), "if_missing"},
 		{"cpu", c.DefaultLimits.NanoCPUs, int64(1e9)},
@@ -122,6 +123,43 @@ func TestEachInvalidValueStopsBootWithOneLineNamingTheVariable(t *testing.T) {
 			msg := err.Error()
 			if !strings.Contains(msg, Prefix+tc.name+"=") || strings.Contains(msg, "\n") {
 				t.Errorf("want one line naming %s%s, got %q", Prefix, tc.name, msg)
+			}
+		})
+	}
+}
+
+func TestDeploymentIsALabelValue(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		ok    bool
+	}{
+		{"default", true},
+		{"eu-west.2_blue", true},
+		{"Prod1", true},
+		{"7", true},
+		{strings.Repeat("a", 63), true},
+		{"", false},
+		{" prod", false},
+		{"prod eu", false},
+		{"-prod", false},
+		{"prod.", false},
+		{"prod=eu", false},
+		{"prod/eu", false},
+		{"prod,eu", false},
+		{"prödukt", false},
+		{strings.Repeat("a", 64), false},
+	} {
+		t.Run(tc.value, func(t *testing.T) {
+			c, err := Parse(lookupFrom(map[string]string{Prefix + "DEPLOYMENT": tc.value}))
+			switch {
+			case tc.ok && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.ok && c.Deployment != tc.value:
+				t.Errorf("Deployment = %q, want %q", c.Deployment, tc.value)
+			case !tc.ok && err == nil:
+				t.Fatalf("accepted as %q", c.Deployment)
+			case !tc.ok && (!strings.Contains(err.Error(), Prefix+"DEPLOYMENT=") || strings.Contains(err.Error(), "\n")):
+				t.Errorf("want one line naming %sDEPLOYMENT, got %q", Prefix, err)
 			}
 		})
 	}

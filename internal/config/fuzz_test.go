@@ -44,6 +44,8 @@ func FuzzParse(f *testing.F) {
 		{"POSTGRES_PRIMARY_DSN", "postgres://u:secret@h:5432/db", "DOCKER_HOST", "tcp://10.0.0.1:2375"},
 		{"POSTGRES_PRIMARY_DSN", "postgres://u:p@h/db\n", "DOCKER_HOST", "unix://"},
 		{"DOCKER_NETWORK", " \t", "STREAM_GROUP", "\u00a0"},
+		{"DEPLOYMENT", "eu-west.2_blue", "DOCKER_NETWORK", "galaxy-net"},
+		{"DEPLOYMENT", "prod\n", "STREAM_GROUP", "-x"},
 		{"DOCKER_CALL_TIMEOUT", "1ns", "ENGINE_READY_TIMEOUT", "9223372036854775807ns"},
 		{"RECONCILE_GRACE", "0s", "SHUTDOWN_TIMEOUT", "-0s"},
 		{"STREAM_CLAIM_IDLE", "1e3s", "PROBE_TIMEOUT", "2562047h48m"},
@@ -133,6 +135,11 @@ func checkInvariants(t *testing.T, c Config) {
 		if strings.TrimSpace(s) == "" {
 			t.Errorf("%s = %q, want a name", name, s)
 		}
+	}
+	// The deployment goes into label filters and `docker ps --filter` lines.
+	const labelChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
+	if c.Deployment == "" || len(c.Deployment) > 63 || strings.Trim(c.Deployment, labelChars) != "" {
+		t.Errorf("Deployment = %q, want a label value", c.Deployment)
 	}
 	if !c.ImagePullPolicy.IsKnown() {
 		t.Errorf("ImagePullPolicy = %q", c.ImagePullPolicy)

@@ -39,6 +39,12 @@ func RunID() string {
 	return runID
 }
 
+// Deployment is the RTMANAGER_DEPLOYMENT of every RTM a test process runs and
+// the deployment label of the engine containers its tests make: the run id,
+// so test runs (and a real deployment) sharing one Docker host never list,
+// hear of or touch each other's containers.
+func Deployment() string { return RunID() }
+
 // RandomHex returns n random bytes in hex.
 func RandomHex(n int) string {
 	b := make([]byte, n)

@@ -59,8 +59,8 @@ type Options struct {
 	// NoContract skips response validation (benchmarks measure the service, not the checker).
 	NoContract bool
 	// Peer makes this service a second instance of peer's deployment: the
-	// same database schema, stream keys, Redis and state root, its own
-	// instance id (consumer name) and HTTP listener.
+	// same RTMANAGER_DEPLOYMENT, database schema, stream keys, Redis and
+	// state root, its own instance id (consumer name) and HTTP listener.
 	Peer *Service
 }
 
@@ -70,15 +70,18 @@ func Start(t testing.TB, opts Options) *Service {
 	testenv.EngineImages(t)
 	s := &Service{t: t, Docker: testenv.Docker(t), Redis: testenv.Redis(t), StateRoot: t.TempDir()}
 	prefix := "rtmtest:" + testenv.UniqueName("streams") + ":"
-	var dsn string
+	// The test run's own deployment: engines of other test runs and of a
+	// real RTM on this Docker host are foreign to it (contract §3).
+	dsn, deployment := "", testenv.Deployment()
 	if p := opts.Peer; p != nil {
-		s.StateRoot, dsn = p.StateRoot, p.Config.PostgresDSN
+		s.StateRoot, dsn, deployment = p.StateRoot, p.Config.PostgresDSN, p.Config.Deployment
 		prefix = strings.TrimSuffix(p.Config.Streams.StartJobs, "start_jobs")
 	} else {
 		dsn = testenv.FreshSchema(t)
 	}
 	env := map[string]string{
 		"INSTANCE_ID":                    testenv.UniqueName("rtm"),
+		"DEPLOYMENT":                     deployment,
 		"POSTGRES_PRIMARY_DSN":           dsn,
 		"REDIS_MASTER_ADDR":              testenv.RedisAddr(),
 		"DOCKER_NETWORK":                 testenv.DockerNetwork(),

@@ -152,7 +152,8 @@ func checkContainer(t *testing.T, s *harness.Service, gameID, cid, ref, statePat
 	labels := c.Config.Labels
 	for k, v := range map[string]string{
 		"com.galaxy.owner": "rtmanager", "com.galaxy.kind": "game-engine",
-		"com.galaxy.game_id": gameID, "com.galaxy.engine_image_ref": ref,
+		"com.galaxy.deployment": s.Config.Deployment, "com.galaxy.game_id": gameID,
+		"com.galaxy.engine_image_ref": ref,
 	} {
 		if labels[k] != v {
 			t.Errorf("label %s = %q, want %q", k, labels[k], v)

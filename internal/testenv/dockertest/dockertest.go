@@ -96,7 +96,8 @@ func sweep() error {
 }
 
 // EngineSpec is the full container spec RTM builds for gameID running image
-// with its state in the host directory stateDir, plus the test-run label.
+// with its state in the host directory stateDir, in the test run's deployment
+// (testenv.Deployment), plus the test-run label.
 func EngineSpec(gameID, image, stateDir string) ports.ContainerSpec {
 	return ports.ContainerSpec{
 		Name:    domain.ContainerName(gameID),
@@ -104,6 +105,7 @@ func EngineSpec(gameID, image, stateDir string) ports.ContainerSpec {
 		Network: testenv.DockerNetwork(),
 		Labels: map[string]string{
 			ports.LabelOwner:       ports.OwnerValue,
+			ports.LabelDeployment:  testenv.Deployment(),
 			ports.LabelKind:        ports.KindValue,
 			ports.LabelGameID:      gameID,
 			ports.LabelImageRef:    image,
@@ -219,8 +221,9 @@ type ProbeResult struct {
 // container of the sample engine image on networkName and returns its exit
 // code and output once it has exited. It is how a test looks at an engine the
 // way another service on the network does: by name, through Docker's DNS.
-// The container carries only the run label — never RTM's owner label, so no
-// RTM under test mistakes it for an engine — and is removed when the test ends.
+// The container carries only the run label — never RTM's owner or deployment
+// label, so no RTM under test mistakes it for an engine — and is removed when
+// the test ends.
 func Probe(tb testing.TB, networkName, url string) ProbeResult {
 	tb.Helper()
 	c := testenv.Docker(tb)
