@@ -124,6 +124,7 @@ func ProvidePublisher(rdb *goredis.Client, cfg config.Config) *redis.Publisher {
 func ProvideJobSource(rdb *goredis.Client, cfg config.Config) (*redis.JobSource, error) {
 	return redis.NewJobSource(rdb, redis.JobSourceConfig{
 		Names: streamNames(cfg), Group: cfg.Streams.Group, Consumer: cfg.InstanceID, ClaimIdle: cfg.Streams.ClaimIdle,
+		MaxLen: cfg.Streams.MaxLen,
 	})
 }
 
@@ -134,7 +135,7 @@ func ProvideConsumer(cfg config.Config, src *redis.JobSource, pub *redis.Publish
 	return jobs.New(jobs.Config{
 		Concurrency: cfg.JobConcurrency, ClaimIdle: cfg.Streams.ClaimIdle, Drain: cfg.ShutdownTimeout,
 	}, jobs.Deps{
-		Source: src, Results: pub, Dead: pub, Runner: svc, Clock: clk, Metrics: m,
+		Source: src, Dead: pub, Runner: svc, Clock: clk, Metrics: m,
 		Logger: log.With("component", "jobs"),
 	})
 }

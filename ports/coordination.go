@@ -7,7 +7,7 @@ import (
 	"github.com/galaxy/rtmanager/core/domain"
 )
 
-//go:generate go tool -modfile=../tools/go.mod mockgen -destination=mocks/coordination_mock.go -package=mocks . Leases,Lease,HealthPublisher,NotificationPublisher,JobSource,JobResultPublisher,DeadLetters,EngineProber,LobbyClient,Clock,Metrics
+//go:generate go tool -modfile=../tools/go.mod mockgen -destination=mocks/coordination_mock.go -package=mocks . Leases,Lease,HealthPublisher,NotificationPublisher,JobSource,DeadLetters,EngineProber,LobbyClient,Clock,Metrics
 
 // Leases hands out the per-game lease that serialises all lifecycle work on a game.
 type Leases interface {
@@ -69,7 +69,12 @@ func (j Job) Key() JobKey { return JobKey{j.Kind, j.ID} }
 type JobSource interface {
 	// Read blocks up to block for new entries (and reclaims idle pending ones).
 	Read(ctx context.Context, count int, block time.Duration) ([]Job, error)
-	// Ack acknowledges a job after its result was published.
+	// Answer appends the job's result to runtime:job_results and
+	// acknowledges its entry, in one atomic step: the entry is acknowledged
+	// only with its result written, and a result is never written for an
+	// entry left pending, so a crash in between cannot answer a job twice.
+	Answer(ctx context.Context, job Job, r JobResult) error
+	// Ack acknowledges an entry that gets no answer (it names no usable game).
 	Ack(ctx context.Context, job Job) error
 	// Touch resets the idle time of the jobs this consumer still owns, so no
 	// other consumer reclaims them while they run (the heartbeat). It never
@@ -94,11 +99,6 @@ type JobResult struct {
 	ErrorCode      domain.ErrorCode
 	ErrorMessage   string
 	FinishedAt     time.Time
-}
-
-// JobResultPublisher XADDs to runtime:job_results.
-type JobResultPublisher interface {
-	PublishResult(ctx context.Context, r JobResult) error
 }
 
 // DeadLetters keeps malformed stream entries in rtmanager:dead_letters.

@@ -48,10 +48,8 @@ func TestPublishedFieldsAreTheContracts(t *testing.T) {
 	p := NewPublisher(r, names, 0)
 	at := time.UnixMilli(1_700_000_000_000)
 
-	if err := p.PublishResult(ctxT(t), ports.JobResult{GameID: "g1", JobID: "1-0", JobKind: ports.JobStart,
-		Outcome: domain.OutcomeSuccess, FinishedAt: at}); err != nil {
-		t.Fatal(err)
-	}
+	answered(t, r, names, ports.JobResult{GameID: "g1", JobID: "1-0", JobKind: ports.JobStart,
+		Outcome: domain.OutcomeSuccess, FinishedAt: at})
 	sameFields(t, "job result", onlyEntry(t, r, names.JobResults), "### 6.3")
 
 	if err := p.PublishIntent(ctxT(t), domain.NotificationIntent{Type: domain.NotifyImagePullFailed, GameID: "g1",

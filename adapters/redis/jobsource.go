@@ -8,6 +8,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/galaxy/rtmanager/core/domain"
 	"github.com/galaxy/rtmanager/ports"
 )
 
@@ -28,18 +29,21 @@ type JobSourceConfig struct {
 	// ClaimIdle is how long an entry stays pending with a consumer before
 	// another may reclaim it; zero means DefaultClaimIdle.
 	ClaimIdle time.Duration
+	// MaxLen trims the results stream (MAXLEN ~); zero means DefaultStreamMaxLen.
+	MaxLen int64
 }
 
 // JobSource implements ports.JobSource on the two Lobby job streams.
 type JobSource struct {
 	rdb goredis.UniversalClient
-	// pipe carries the acknowledgements: many jobs end at once.
+	// pipe carries the answers: many jobs end at once.
 	pipe      *pipe
 	names     StreamNames
 	streams   []jobStream
 	group     string
 	consumer  string
 	claimIdle time.Duration
+	maxLen    int64
 }
 
 type jobStream struct {
@@ -66,6 +70,9 @@ func NewJobSource(rdb goredis.UniversalClient, cfg JobSourceConfig) (*JobSource,
 	if cfg.ClaimIdle <= 0 {
 		cfg.ClaimIdle = DefaultClaimIdle
 	}
+	if cfg.MaxLen <= 0 {
+		cfg.MaxLen = DefaultStreamMaxLen
+	}
 	return &JobSource{
 		rdb:   rdb,
 		pipe:  pipeOf(rdb),
@@ -77,6 +84,7 @@ func NewJobSource(rdb goredis.UniversalClient, cfg JobSourceConfig) (*JobSource,
 		group:     cfg.Group,
 		consumer:  cfg.Consumer,
 		claimIdle: cfg.ClaimIdle,
+		maxLen:    cfg.MaxLen,
 	}, nil
 }
 
@@ -187,8 +195,54 @@ func (s *JobSource) kindOf(stream string) ports.JobKind {
 	return ports.JobKind(stream) // unreachable: Redis answers only for the streams asked
 }
 
-// Ack acknowledges the job on its own stream. A group that vanished has no
-// pending entries left to acknowledge, so that is not an error.
+// answerScript appends a job's result and acknowledges its entry, atomically:
+// a failed XADD ends the script before the XACK, and nothing runs between
+// the two. KEYS: results stream, job stream. ARGV: MAXLEN, group, entry id,
+// then the result's field/value pairs. A missing group (the streams were
+// deleted under us) acknowledges nothing, which is not an error: nothing is
+// pending there.
+var answerScript = goredis.NewScript(`
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(ARGV, 4))
+local acked = redis.pcall('XACK', KEYS[2], ARGV[2], ARGV[3])
+if type(acked) == 'table' and acked.err then
+  if string.find(acked.err, 'NOGROUP', 1, true) then return 0 end
+  return acked
+end
+return acked`)
+
+// Answer appends the job's result to the results stream (contract §6.3) and
+// acknowledges its entry in one script. Every field is written, empty when
+// not applicable; a failure without a code would break the contract Lobby
+// relies on, so it is written as internal_error.
+func (s *JobSource) Answer(ctx context.Context, job ports.Job, r ports.JobResult) error {
+	stream, err := s.names.jobStream(job.Kind)
+	if err != nil {
+		return fmt.Errorf("answer %s: %w", job.ID, err)
+	}
+	code := r.ErrorCode
+	if r.Outcome == domain.OutcomeFailure && code == domain.CodeNone {
+		code = domain.CodeInternalError
+	}
+	args := []any{s.maxLen, s.group, job.ID,
+		"game_id", r.GameID,
+		"job_id", r.JobID,
+		"job_kind", string(r.JobKind),
+		"outcome", string(r.Outcome),
+		"container_id", r.ContainerID,
+		"engine_endpoint", r.EngineEndpoint,
+		"error_code", string(code),
+		"error_message", r.ErrorMessage,
+		"finished_at_ms", unixMs(r.FinishedAt),
+	}
+	_, err = s.pipe.Do(ctx, func(ctx context.Context, p goredis.Pipeliner) goredis.Cmder {
+		return answerScript.Eval(ctx, p, []string{s.names.JobResults, stream}, args...)
+	})
+	return wrapErr("answer "+job.ID+" on "+s.names.JobResults, err)
+}
+
+// Ack acknowledges an entry that gets no result, on its own stream. A group
+// that vanished has no pending entries left to acknowledge, so that is not
+// an error.
 func (s *JobSource) Ack(ctx context.Context, job ports.Job) error {
 	stream, err := s.names.jobStream(job.Kind)
 	if err != nil {

@@ -37,6 +37,22 @@ func addJobID(t *testing.T, r goredis.UniversalClient, stream, id string, fields
 	return id
 }
 
+// answered reads one start job from a fresh source, answers it with r and
+// returns the source and the job.
+func answered(t *testing.T, r sharedRedis, names StreamNames, res ports.JobResult) (*JobSource, ports.Job) {
+	t.Helper()
+	s := newSource(t, r, names, "a", time.Minute)
+	addJob(t, r, names.StartJobs, "game_id", "g1", "image_ref", "galaxy/game:1.0.0", "requested_at_ms", "1")
+	jobs, err := s.Read(ctxT(t), 1, 100*time.Millisecond)
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("Read = %v, %v", jobs, err)
+	}
+	if err := s.Answer(ctxT(t), jobs[0], res); err != nil {
+		t.Fatal(err)
+	}
+	return s, jobs[0]
+}
+
 func pending(t *testing.T, s *JobSource) int64 {
 	t.Helper()
 	n, err := s.Pending(ctxT(t))
@@ -218,12 +234,12 @@ func TestRedisDownIsUnavailable(t *testing.T) {
 		"PublishHealth": func() error {
 			return pub.PublishHealth(ctxT(t), domain.HealthEvent{GameID: "g1", Type: domain.EventProbeFailed})
 		},
-		"PublishResult": func() error { return pub.PublishResult(ctxT(t), ports.JobResult{GameID: "g1"}) },
-		"Read":          func() error { _, err := src.Read(ctxT(t), 1, 100*time.Millisecond); return err },
-		"Ack":           func() error { return src.Ack(ctxT(t), job) },
-		"Pending":       func() error { _, err := src.Pending(ctxT(t)); return err },
-		"Touch":         func() error { _, err := src.Touch(ctxT(t), []ports.Job{job}); return err },
-		"HandBack":      func() error { return src.HandBack(ctxT(t), []ports.Job{job}) },
+		"Answer":   func() error { return src.Answer(ctxT(t), job, ports.JobResult{GameID: "g1"}) },
+		"Read":     func() error { _, err := src.Read(ctxT(t), 1, 100*time.Millisecond); return err },
+		"Ack":      func() error { return src.Ack(ctxT(t), job) },
+		"Pending":  func() error { _, err := src.Pending(ctxT(t)); return err },
+		"Touch":    func() error { _, err := src.Touch(ctxT(t), []ports.Job{job}); return err },
+		"HandBack": func() error { return src.HandBack(ctxT(t), []ports.Job{job}) },
 	}
 	calls["Open"] = func() error { _, err := Open(ctxT(t), Options{Addr: p.Addr}); return err }
 	// In parallel: each call spends its dial retries against the dead port.
@@ -234,5 +250,60 @@ func TestRedisDownIsUnavailable(t *testing.T) {
 				t.Errorf("%s with Redis down: %v, want ErrUnavailable", name, err)
 			}
 		})
+	}
+}
+
+func TestAnswerPublishesTheResultAndAcknowledgesTheEntry(t *testing.T) {
+	r := newSharedRedis(t)
+	names := r.testNames()
+	at := time.UnixMilli(1_700_000_000_999)
+	s, job := answered(t, r, names, ports.JobResult{
+		GameID: "g1", JobID: "1-0", JobKind: ports.JobStart, Outcome: domain.OutcomeSuccess,
+		ContainerID: "c1", EngineEndpoint: "http://galaxy-game-g1:8080", FinishedAt: at,
+	})
+	assertFields(t, onlyEntry(t, r, names.JobResults), map[string]string{
+		"game_id": "g1", "job_id": "1-0", "job_kind": "start", "outcome": "success",
+		"container_id": "c1", "engine_endpoint": "http://galaxy-game-g1:8080",
+		"error_code": "", "error_message": "", "finished_at_ms": "1700000000999",
+	})
+	if n := pending(t, s); n != 0 {
+		t.Fatalf("Pending = %d after Answer, want 0", n)
+	}
+
+	// A failure always carries a code, even when the caller forgot it.
+	r.Del(ctxT(t), names.JobResults)
+	if err := s.Answer(ctxT(t), job, ports.JobResult{
+		GameID: "g1", JobID: "2-0", JobKind: ports.JobStop, Outcome: domain.OutcomeFailure,
+		ErrorMessage: "boom", FinishedAt: at,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	assertFields(t, onlyEntry(t, r, names.JobResults), map[string]string{
+		"game_id": "g1", "job_id": "2-0", "job_kind": "stop", "outcome": "failure",
+		"container_id": "", "engine_endpoint": "",
+		"error_code": "internal_error", "error_message": "boom", "finished_at_ms": "1700000000999",
+	})
+}
+
+func TestAnAnswerThatCannotBeWrittenLeavesTheEntryPending(t *testing.T) {
+	r := newSharedRedis(t)
+	names := r.testNames()
+	// The results key holds a string: the XADD fails, so the XACK must not run.
+	if err := r.Set(ctxT(t), names.JobResults, "not a stream", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	s := newSource(t, r, names, "a", time.Minute)
+	addJob(t, r, names.StartJobs, "game_id", "g1", "image_ref", "galaxy/game:1.0.0", "requested_at_ms", "1")
+	jobs, err := s.Read(ctxT(t), 1, 100*time.Millisecond)
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("Read = %v, %v", jobs, err)
+	}
+	err = s.Answer(ctxT(t), jobs[0], ports.JobResult{GameID: "g1", JobID: jobs[0].ID, JobKind: ports.JobStart,
+		Outcome: domain.OutcomeSuccess})
+	if err == nil || errors.Is(err, ports.ErrUnavailable) {
+		t.Fatalf("Answer onto a string key: %v, want Redis's refusal", err)
+	}
+	if n := pending(t, s); n != 1 {
+		t.Fatalf("Pending = %d, want the unanswered entry still pending", n)
 	}
 }

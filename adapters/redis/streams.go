@@ -83,7 +83,6 @@ type Publisher struct {
 var (
 	_ ports.HealthPublisher       = (*Publisher)(nil)
 	_ ports.NotificationPublisher = (*Publisher)(nil)
-	_ ports.JobResultPublisher    = (*Publisher)(nil)
 	_ ports.DeadLetters           = (*Publisher)(nil)
 )
 
@@ -166,27 +165,6 @@ func (p *Publisher) PublishIntent(ctx context.Context, n domain.NotificationInte
 		"idempotency_key", n.IdempotencyKey(),
 		"occurred_at_ms", unixMs(n.OccurredAt),
 		"payload_json", string(payload),
-	})
-}
-
-// PublishResult appends r to the job results stream (§6.3). Every field is
-// written, empty when not applicable. A failure without a code would break
-// the contract Lobby relies on, so it is published as internal_error.
-func (p *Publisher) PublishResult(ctx context.Context, r ports.JobResult) error {
-	code := r.ErrorCode
-	if r.Outcome == domain.OutcomeFailure && code == domain.CodeNone {
-		code = domain.CodeInternalError
-	}
-	return p.xadd(ctx, p.names.JobResults, []string{
-		"game_id", r.GameID,
-		"job_id", r.JobID,
-		"job_kind", string(r.JobKind),
-		"outcome", string(r.Outcome),
-		"container_id", r.ContainerID,
-		"engine_endpoint", r.EngineEndpoint,
-		"error_code", string(code),
-		"error_message", r.ErrorMessage,
-		"finished_at_ms", unixMs(r.FinishedAt),
 	})
 }
 

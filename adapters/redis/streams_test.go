@@ -95,39 +95,6 @@ func TestPublishIntent(t *testing.T) {
 	}
 }
 
-func TestPublishResult(t *testing.T) {
-	r := newSharedRedis(t)
-	names := r.testNames()
-	p := NewPublisher(r, names, 0)
-	at := time.UnixMilli(1_700_000_000_999)
-
-	if err := p.PublishResult(ctxT(t), ports.JobResult{
-		GameID: "g1", JobID: "1-0", JobKind: ports.JobStart, Outcome: domain.OutcomeSuccess,
-		ContainerID: "c1", EngineEndpoint: "http://galaxy-game-g1:8080", FinishedAt: at,
-	}); err != nil {
-		t.Fatal(err)
-	}
-	assertFields(t, onlyEntry(t, r, names.JobResults), map[string]string{
-		"game_id": "g1", "job_id": "1-0", "job_kind": "start", "outcome": "success",
-		"container_id": "c1", "engine_endpoint": "http://galaxy-game-g1:8080",
-		"error_code": "", "error_message": "", "finished_at_ms": "1700000000999",
-	})
-
-	// A failure always carries a code, even when the caller forgot it.
-	r.Del(ctxT(t), names.JobResults)
-	if err := p.PublishResult(ctxT(t), ports.JobResult{
-		GameID: "g1", JobID: "2-0", JobKind: ports.JobStop, Outcome: domain.OutcomeFailure,
-		ErrorMessage: "boom", FinishedAt: at,
-	}); err != nil {
-		t.Fatal(err)
-	}
-	assertFields(t, onlyEntry(t, r, names.JobResults), map[string]string{
-		"game_id": "g1", "job_id": "2-0", "job_kind": "stop", "outcome": "failure",
-		"container_id": "", "engine_endpoint": "",
-		"error_code": "internal_error", "error_message": "boom", "finished_at_ms": "1700000000999",
-	})
-}
-
 func TestDeadLetter(t *testing.T) {
 	r := newSharedRedis(t)
 	names := r.testNames()

@@ -50,7 +50,6 @@ type Config struct {
 // Deps are the ports the consumer works through.
 type Deps struct {
 	Source  ports.JobSource
-	Results ports.JobResultPublisher
 	Dead    ports.DeadLetters
 	Runner  Runner
 	Clock   ports.Clock

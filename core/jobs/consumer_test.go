@@ -75,8 +75,7 @@ func TestConsumerRunsAJobAnswersItThenAcknowledgesIt(t *testing.T) {
 			h.allowHeartbeat()
 			h.runner.do = func(context.Context, call) domain.Result { return tc.res }
 			gomock.InOrder(
-				h.results.EXPECT().PublishResult(gomock.Any(), tc.want).Return(nil),
-				h.src.EXPECT().Ack(gomock.Any(), tc.job).DoAndReturn(h.ack),
+				h.src.EXPECT().Answer(gomock.Any(), tc.job, tc.want).DoAndReturn(h.answer),
 				h.metrics.EXPECT().JobDone(tc.job.Kind, tc.res.Outcome, tc.res.ErrorCode, 1500*time.Millisecond),
 			)
 			h.batches <- []ports.Job{tc.job}
@@ -134,24 +133,25 @@ func TestConsumerRefusesAMalformedEntry(t *testing.T) {
 			h.allowHeartbeat()
 			why := gomock.Cond(func(s string) bool { return strings.Contains(s, tc.wantWhy) })
 			var deadReason string
-			var steps []any
-			if tc.game != "" {
-				steps = append(steps, h.results.EXPECT().PublishResult(gomock.Any(), gomock.Cond(func(r ports.JobResult) bool {
-					return r.GameID == tc.game && r.JobID == tc.job.ID && r.JobKind == tc.job.Kind &&
-						r.Outcome == domain.OutcomeFailure && r.ErrorCode == domain.CodeInvalidRequest &&
-						strings.Contains(r.ErrorMessage, tc.wantWhy) && r.ContainerID == "" && r.EngineEndpoint == "" &&
-						r.FinishedAt.Equal(t0)
-				})).Return(nil))
-			}
-			steps = append(steps,
+			steps := []any{
 				h.dead.EXPECT().DeadLetter(gomock.Any(), tc.job, why).DoAndReturn(func(_ context.Context, _ ports.Job, reason string) error {
 					deadReason = reason
 					return nil
 				}),
 				h.metrics.EXPECT().JobDeadLettered(tc.job.Kind),
-				h.src.EXPECT().Ack(gomock.Any(), tc.job).DoAndReturn(h.ack),
-				h.metrics.EXPECT().JobDone(tc.job.Kind, domain.OutcomeFailure, domain.CodeInvalidRequest, gomock.Any()),
-			)
+			}
+			if tc.game != "" {
+				steps = append(steps, h.src.EXPECT().Answer(gomock.Any(), tc.job, gomock.Cond(func(r ports.JobResult) bool {
+					return r.GameID == tc.game && r.JobID == tc.job.ID && r.JobKind == tc.job.Kind &&
+						r.Outcome == domain.OutcomeFailure && r.ErrorCode == domain.CodeInvalidRequest &&
+						strings.Contains(r.ErrorMessage, tc.wantWhy) && r.ContainerID == "" && r.EngineEndpoint == "" &&
+						r.FinishedAt.Equal(t0)
+				})).DoAndReturn(h.answer))
+			} else {
+				steps = append(steps, h.src.EXPECT().Ack(gomock.Any(), tc.job).DoAndReturn(h.ack))
+			}
+			steps = append(steps,
+				h.metrics.EXPECT().JobDone(tc.job.Kind, domain.OutcomeFailure, domain.CodeInvalidRequest, gomock.Any()))
 			gomock.InOrder(steps...)
 			h.batches <- []ports.Job{tc.job}
 			stop := h.run()
@@ -205,11 +205,10 @@ func TestConsumerRunsAJobAgainWhileTheServiceIsUnavailable(t *testing.T) {
 			job := startJob(7, "g-1", "galaxy/game:1.0.0")
 			final := tc.answers[len(tc.answers)-1]
 			gomock.InOrder(
-				h.results.EXPECT().PublishResult(gomock.Any(), gomock.Cond(func(r ports.JobResult) bool {
+				h.src.EXPECT().Answer(gomock.Any(), job, gomock.Cond(func(r ports.JobResult) bool {
 					return r.JobID == job.ID && r.Outcome == final.Outcome && r.ErrorCode == final.ErrorCode &&
 						r.ErrorMessage == final.ErrorMessage && r.ContainerID == final.ContainerID
-				})).Return(nil),
-				h.src.EXPECT().Ack(gomock.Any(), job).DoAndReturn(h.ack),
+				})).DoAndReturn(h.answer),
 				h.metrics.EXPECT().JobDone(ports.JobStart, final.Outcome, final.ErrorCode, gomock.Any()),
 			)
 			h.batches <- []ports.Job{job}
@@ -231,7 +230,7 @@ func TestConsumerRunsAJobAgainWhileTheServiceIsUnavailable(t *testing.T) {
 	}
 }
 
-func TestConsumerNeverAcknowledgesAJobWhoseResultWasNotPublished(t *testing.T) {
+func TestConsumerKeepsAJobPendingWhileItsAnswerCannotBeWritten(t *testing.T) {
 	h := newHarness(t)
 	h.cfg.Drain = 300 * time.Millisecond
 	h.allowHeartbeat()
@@ -239,7 +238,7 @@ func TestConsumerNeverAcknowledgesAJobWhoseResultWasNotPublished(t *testing.T) {
 	var mu sync.Mutex
 	tries := 0
 	retried := make(chan struct{})
-	h.results.EXPECT().PublishResult(gomock.Any(), resultOf(job)).DoAndReturn(func(context.Context, ports.JobResult) error {
+	h.src.EXPECT().Answer(gomock.Any(), job, resultOf(job)).DoAndReturn(func(context.Context, ports.Job, ports.JobResult) error {
 		mu.Lock()
 		defer mu.Unlock()
 		tries++
@@ -248,30 +247,30 @@ func TestConsumerNeverAcknowledgesAJobWhoseResultWasNotPublished(t *testing.T) {
 		}
 		return errors.New("redis: connection refused")
 	}).MinTimes(2)
-	// No Ack, no JobDone, no HandBack: the strict mocks fail on any of them.
+	// No Ack, no JobDone, no HandBack: the strict mocks fail on any of them;
+	// the job stays pending for whoever reclaims it.
 	h.batches <- []ports.Job{job}
 	stop := h.run()
 
 	select {
 	case <-retried:
 	case <-time.After(waitLimit):
-		t.Fatal("the result was not published twice")
+		t.Fatal("the answer was not tried twice")
 	}
 	stop()
 
 	if calls := h.runner.seen(); len(calls) != 1 {
-		t.Errorf("runner ran the job %d times; a failed publication must not run it again", len(calls))
+		t.Errorf("runner ran the job %d times; a failed answer must not run it again", len(calls))
 	}
 }
 
-func TestConsumerRetriesAFailedAcknowledgementWithoutAnsweringTwice(t *testing.T) {
+func TestConsumerRetriesAFailedAnswerWithoutRunningTheJobAgain(t *testing.T) {
 	h := newHarness(t)
 	h.allowHeartbeat()
 	job := stopJob(1, "g-1", "finished")
 	gomock.InOrder(
-		h.results.EXPECT().PublishResult(gomock.Any(), resultOf(job)).Return(nil),
-		h.src.EXPECT().Ack(gomock.Any(), job).Return(errors.New("redis: i/o timeout")),
-		h.src.EXPECT().Ack(gomock.Any(), job).DoAndReturn(h.ack),
+		h.src.EXPECT().Answer(gomock.Any(), job, resultOf(job)).Return(errors.New("redis: i/o timeout")),
+		h.src.EXPECT().Answer(gomock.Any(), job, resultOf(job)).DoAndReturn(h.answer),
 		h.metrics.EXPECT().JobDone(ports.JobStop, domain.OutcomeSuccess, domain.CodeNone, gomock.Any()),
 	)
 	h.batches <- []ports.Job{job}

@@ -11,10 +11,11 @@ import (
 )
 
 // handle carries one job from decoding to acknowledgement: run it (or refuse
-// it), publish its answer, dead-letter a malformed entry, acknowledge. Each
-// step that needs Redis or PostgreSQL is retried while they are away; when
-// the consumer is cut off first, the entry stays pending, unacknowledged, and
-// is answered by whoever reclaims it.
+// it and dead-letter the entry), then answer it — publish its result and
+// acknowledge its entry in one step — or, for an entry naming no usable game,
+// just acknowledge it. Each step that needs Redis or PostgreSQL is retried
+// while they are away; when the consumer is cut off first, the entry stays
+// pending, unacknowledged, and is answered by whoever reclaims it.
 func (c *Consumer) handle(ctx context.Context, j job) {
 	var res domain.Result
 	answered := j.gameID != ""
@@ -23,15 +24,10 @@ func (c *Consumer) handle(ctx context.Context, j job) {
 		if res, ok = c.run(ctx, j); !ok {
 			return
 		}
-	} else if answered {
-		res = c.d.Runner.Refuse(ctx, opKind(j.raw.Kind), j.gameID, c.meta(j, nil), j.refusal)
-	}
-	if answered && !c.retry(ctx, j, "publish the job result", func(ctx context.Context) error {
-		return c.d.Results.PublishResult(ctx, c.answer(j, res))
-	}) {
-		return
-	}
-	if j.refusal != "" {
+	} else {
+		if answered {
+			res = c.d.Runner.Refuse(ctx, opKind(j.raw.Kind), j.gameID, c.meta(j, nil), j.refusal)
+		}
 		c.log(j).Warn("malformed job entry refused", "reason", j.refusal)
 		if !c.retry(ctx, j, "dead-letter the entry", func(ctx context.Context) error {
 			return c.d.Dead.DeadLetter(ctx, j.raw, j.refusal)
@@ -40,8 +36,11 @@ func (c *Consumer) handle(ctx context.Context, j job) {
 		}
 		c.d.Metrics.JobDeadLettered(j.raw.Kind)
 	}
-	if !c.retry(ctx, j, "acknowledge the job", func(ctx context.Context) error {
-		return c.d.Source.Ack(ctx, j.raw)
+	if !c.retry(ctx, j, "answer the job", func(ctx context.Context) error {
+		if !answered {
+			return c.d.Source.Ack(ctx, j.raw)
+		}
+		return c.d.Source.Answer(ctx, j.raw, c.answer(j, res))
 	}) {
 		return
 	}

@@ -57,7 +57,6 @@ type harness struct {
 	t       *testing.T
 	cfg     jobs.Config
 	src     *mocks.MockJobSource
-	results *mocks.MockJobResultPublisher
 	dead    *mocks.MockDeadLetters
 	metrics *mocks.MockMetrics
 	clock   *mocks.MockClock
@@ -77,7 +76,6 @@ func newHarness(t *testing.T) *harness {
 		t:       t,
 		cfg:     jobs.Config{Concurrency: 2, ClaimIdle: 300 * time.Millisecond, Block: 10 * time.Millisecond, Drain: 2 * time.Second},
 		src:     mocks.NewMockJobSource(ctrl),
-		results: mocks.NewMockJobResultPublisher(ctrl),
 		dead:    mocks.NewMockDeadLetters(ctrl),
 		metrics: mocks.NewMockMetrics(ctrl),
 		clock:   mocks.NewMockClock(ctrl),
@@ -169,20 +167,23 @@ func (h *harness) allowHeartbeat() {
 	h.metrics.EXPECT().JobsPending(int64(0)).AnyTimes()
 }
 
-// expectAnswered expects job to be answered with the fake runner's success
-// and acknowledged, once, in that order.
+// expectAnswered expects job to be answered (its result published and its
+// entry acknowledged) with the fake runner's success, once.
 func (h *harness) expectAnswered(js ...ports.Job) {
 	for _, j := range js {
-		pub := h.results.EXPECT().PublishResult(gomock.Any(), resultOf(j)).Return(nil)
-		ack := h.src.EXPECT().Ack(gomock.Any(), j).DoAndReturn(h.ack)
+		answer := h.src.EXPECT().Answer(gomock.Any(), j, resultOf(j)).DoAndReturn(h.answer)
 		done := h.metrics.EXPECT().JobDone(j.Kind, domain.OutcomeSuccess, domain.CodeNone, gomock.Any())
-		gomock.InOrder(pub, ack, done)
+		gomock.InOrder(answer, done)
 	}
 }
 
 func (h *harness) ack(_ context.Context, j ports.Job) error {
 	h.acked <- j
 	return nil
+}
+
+func (h *harness) answer(ctx context.Context, j ports.Job, _ ports.JobResult) error {
+	return h.ack(ctx, j)
 }
 
 // waitAcked waits for n acknowledgements and returns them in order.
@@ -220,7 +221,7 @@ func (h *harness) ackedSoFar() []ports.Job {
 func (h *harness) run() (stop func() time.Duration) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := jobs.New(h.cfg, jobs.Deps{
-		Source: h.src, Results: h.results, Dead: h.dead, Runner: h.runner,
+		Source: h.src, Dead: h.dead, Runner: h.runner,
 		Clock: h.clock, Metrics: h.metrics, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	done := make(chan struct{})
