@@ -389,19 +389,24 @@ func casUpdate(from, to domain.Status, expected, cid, ref string) ports.StatusUp
 		ContainerID: cid, ImageRef: ref, At: t0}
 }
 
-// expectStarted: container_started is recorded — the health snapshot is
-// upserted BEFORE the event is published, then counted.
+// expectStarted: container_started is recorded.
 func (f *fixture) expectStarted(id, ref string) {
-	details := map[string]any{"image_ref": ref}
+	f.expectEmitted(domain.HealthSnapshot{
+		GameID: game, ContainerID: id, Status: domain.HealthHealthy, Source: domain.HealthSourceStart,
+		LastEventType: domain.EventContainerStarted, Details: map[string]any{"image_ref": ref}, ObservedAt: t0,
+	})
+}
+
+// expectEmitted: one health observation is recorded — its snapshot upserted
+// BEFORE its event is published, then counted.
+func (f *fixture) expectEmitted(snap domain.HealthSnapshot) {
 	gomock.InOrder(
-		f.health.EXPECT().Upsert(gomock.Any(), domain.HealthSnapshot{
-			GameID: game, ContainerID: id, Status: domain.HealthHealthy, Source: domain.HealthSourceStart,
-			LastEventType: domain.EventContainerStarted, Details: details, ObservedAt: t0,
-		}).Return(nil),
+		f.health.EXPECT().Upsert(gomock.Any(), snap).Return(nil),
 		f.events.EXPECT().PublishHealth(gomock.Any(), domain.HealthEvent{
-			GameID: game, ContainerID: id, Type: domain.EventContainerStarted, OccurredAt: t0, Details: details,
+			GameID: snap.GameID, ContainerID: snap.ContainerID, Type: snap.LastEventType,
+			OccurredAt: snap.ObservedAt, Details: snap.Details,
 		}).Return(nil),
-		f.metrics.EXPECT().HealthEventPublished(domain.EventContainerStarted),
+		f.metrics.EXPECT().HealthEventPublished(snap.LastEventType),
 	)
 }
 

@@ -226,7 +226,7 @@ func (s *Service) finish(ctx context.Context, o *op, d done, err error) domain.R
 	}
 	switch {
 	case res.ErrorCode == domain.CodeNone:
-		s.emitHealth(ctx, o.log, domain.HealthSnapshot{
+		s.health.Emit(ctx, o.log, domain.HealthSnapshot{
 			GameID: o.gameID, ContainerID: res.ContainerID, Status: domain.HealthHealthy,
 			Source: domain.HealthSourceStart, LastEventType: domain.EventContainerStarted,
 			Details: map[string]any{"image_ref": o.imageRef}, ObservedAt: now,
@@ -249,23 +249,6 @@ func (s *Service) notify(ctx context.Context, o *op, res domain.Result, opID int
 	if err := s.d.Notifications.PublishIntent(ctx, intent); err != nil {
 		o.log.Error("notification intent publish failed", "err", err, "notification_type", nt)
 	}
-}
-
-// emitHealth records a health observation: the snapshot is upserted first,
-// then the event is published, so a reader of the stream finds a snapshot at
-// least as new as the event. A failed upsert is logged and the event is still
-// published: Game Master acting on it matters more than the snapshot.
-func (s *Service) emitHealth(ctx context.Context, log *slog.Logger, snap domain.HealthSnapshot) {
-	if err := s.d.Health.Upsert(ctx, snap); err != nil {
-		log.Error("health snapshot upsert failed", "err", err, "event_type", snap.LastEventType)
-	}
-	ev := domain.HealthEvent{GameID: snap.GameID, ContainerID: snap.ContainerID, Type: snap.LastEventType,
-		OccurredAt: snap.ObservedAt, Details: snap.Details}
-	if err := s.d.HealthEvents.PublishHealth(ctx, ev); err != nil {
-		log.Error("health event publish failed", "err", err, "event_type", snap.LastEventType)
-		return
-	}
-	s.d.Metrics.HealthEventPublished(snap.LastEventType)
 }
 
 // Refuse records a request that was refused before it could become an

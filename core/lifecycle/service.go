@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/galaxy/rtmanager/core/domain"
+	"github.com/galaxy/rtmanager/core/health"
 	"github.com/galaxy/rtmanager/core/limits"
 	"github.com/galaxy/rtmanager/ports"
 )
@@ -77,6 +78,7 @@ type Deps struct {
 type Service struct {
 	cfg    Config
 	d      Deps
+	health *health.Emitter
 	starts chan struct{} // semaphore bounding Docker create/start
 }
 
@@ -85,5 +87,6 @@ func New(cfg Config, d Deps) *Service {
 	if cfg.StartConcurrency < 1 {
 		cfg.StartConcurrency = 1
 	}
-	return &Service{cfg: cfg, d: d, starts: make(chan struct{}, cfg.StartConcurrency)}
+	return &Service{cfg: cfg, d: d, health: health.NewEmitter(d.Health, d.HealthEvents, d.Metrics),
+		starts: make(chan struct{}, cfg.StartConcurrency)}
 }
