@@ -62,7 +62,7 @@ fuzz: ## Run each fuzz target for a short while
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 20s ./core/jobs
 
 .PHONY: lint
-lint: ## vet, gofmt and the dependency rule (core must not reach infrastructure)
+lint: deadcode ## vet, gofmt, the dependency rule (core must not reach infrastructure) and dead code
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) test -count=1 ./internal/archtest/
