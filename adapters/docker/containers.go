@@ -171,6 +171,10 @@ func containerInfo(r container.InspectResponse) ports.ContainerInfo {
 		info.Image = r.Config.Image
 		info.Labels = r.Config.Labels
 	}
+	info.Mounts = make(map[string]string, len(r.Mounts))
+	for _, m := range r.Mounts {
+		info.Mounts[m.Destination] = m.Source
+	}
 	if r.NetworkSettings != nil {
 		info.NetworkIPs = make(map[string]string, len(r.NetworkSettings.Networks))
 		for name, ep := range r.NetworkSettings.Networks {
