@@ -28,8 +28,8 @@ const (
 
 var (
 	t0      = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	old     = t0.Add(-time.Hour)      // created well before the grace
-	fresh   = t0.Add(-grace / 2)      // created within the grace
+	old     = t0.Add(-time.Hour) // created well before the grace
+	fresh   = t0.Add(-grace / 2) // created within the grace
 	errDown = fmt.Errorf("docker: %w", ports.ErrUnavailable)
 )
 
