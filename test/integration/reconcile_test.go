@@ -331,4 +331,3 @@ func TestRetentionCleanupRemovesExactlyTheOldStoppedRuntimes(t *testing.T) {
 	}
 	checkUntouched(t, s, foreignBefore)
 }
-
