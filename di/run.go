@@ -30,12 +30,9 @@ func (a *App) Start(ctx context.Context) *Running {
 	}
 }
 
-// StopJobs stops the job consumer as SIGTERM would (stop reading, hand
-// back, drain) and waits for it; the workers keep running.
-func (r *Running) StopJobs() { r.stopJobs() }
-
-// Stop stops the job consumer, then the workers, and waits for each: an
-// operation or repair in flight finishes first.
+// Stop stops the job consumer as SIGTERM would (stop reading, hand back,
+// drain), then the workers, and waits for each: an operation or repair in
+// flight finishes first. It may be called more than once.
 func (r *Running) Stop() {
 	r.stopJobs()
 	r.stopWorkers()

@@ -144,14 +144,10 @@ func Start(t testing.TB, opts Options) *Service {
 	return s
 }
 
-// StopJobs shuts the job consumer down as SIGTERM would (stop reading, hand
-// back, drain) and returns when it has stopped. The REST API keeps serving.
-func (s *Service) StopJobs() { s.running.StopJobs() }
-
-// Halt stops all background work — the job consumer and the workers — as
-// SIGTERM would, and returns when it has stopped: from then on the service
-// notices nothing that happens to its engines, as if it were down. The REST
-// API keeps serving.
+// Halt stops all background work as SIGTERM would — the job consumer (stop
+// reading, hand back, drain) and the workers — and returns when it has
+// stopped: from then on the service takes no job and notices nothing that
+// happens to its engines, as if it were down. The REST API keeps serving.
 func (s *Service) Halt() { s.running.Stop() }
 
 // GameID returns a fresh game id whose containers and lease are removed when the test ends.
