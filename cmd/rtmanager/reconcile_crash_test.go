@@ -156,7 +156,11 @@ func (p *process) call(method, path, body string) int {
 
 // bootPass is the process's log line about its boot reconcile pass.
 func bootPass(p *process) string {
-	for _, line := range strings.Split(p.stderr.String(), "\n") {
+	w := p.cmd.Stderr.(*lockedWriter) // the process may still be writing
+	w.mu.Lock()
+	out := w.w.String()
+	w.mu.Unlock()
+	for _, line := range strings.Split(out, "\n") {
 		if strings.Contains(line, `"msg":"reconcile pass"`) {
 			return line
 		}
