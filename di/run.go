@@ -23,6 +23,9 @@ type Running struct {
 //
 // Every loop ends when ctx does; Stop ends them and waits.
 func (a *App) Start(ctx context.Context) *Running {
+	// Step 1, the events listener: start it here and wait until it has
+	// subscribed; it calls a.Reconciler.Trigger after a broken stream, and
+	// Stop must stop it too.
 	_, _ = a.Reconciler.Pass(ctx) // logged by Pass
 	return &Running{
 		stopJobs:    goRun(ctx, a.Jobs.Run),

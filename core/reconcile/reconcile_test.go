@@ -309,3 +309,63 @@ func TestTriggerAsksRunForAPass(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// gated holds every repair until released, noting how many were in flight
+// at once; full closes when limit are.
+type gated struct {
+	repairs
+	limit   int
+	mu      sync.Mutex
+	now     int
+	most    int
+	full    chan struct{}
+	release chan struct{}
+}
+
+func (g *gated) Dispose(ctx context.Context, in lifecycle.DisposeInput) (bool, error) {
+	g.mu.Lock()
+	g.now++
+	g.most = max(g.most, g.now)
+	if g.now == g.limit {
+		close(g.full)
+	}
+	g.mu.Unlock()
+	<-g.release
+	g.mu.Lock()
+	g.now--
+	g.mu.Unlock()
+	return g.repairs.Dispose(ctx, in)
+}
+
+// Repairs run side by side, but never more than Concurrency (4) at once: the
+// fake holds them until four are in flight (a pass running them one by one
+// would never get there), then lets all go.
+func TestAPassRunsAtMostConcurrencyRepairsAtOnce(t *testing.T) {
+	f := newFixture(t)
+	g := &gated{limit: 4, full: make(chan struct{}), release: make(chan struct{})}
+	clock := mocks.NewMockClock(gomock.NewController(t))
+	clock.EXPECT().Now().Return(t0).AnyTimes()
+	r := reconcile.New(reconcile.Config{Deployment: deployment, Interval: time.Hour, Grace: grace, Concurrency: 4},
+		reconcile.Deps{Docker: f.docker, Records: f.records, Repairs: g, Clock: clock, Metrics: f.metrics,
+			Logger: slog.New(slog.DiscardHandler)})
+	var rs []domain.Record
+	for i := range 10 {
+		rs = append(rs, rec(fmt.Sprintf("g%d", i), domain.StatusStopped, fmt.Sprintf("c%d", i)))
+	}
+	f.world(nil, rs)
+	f.metrics.EXPECT().ReconcileDrift(domain.OpReconcileDispose).Times(10)
+	f.metrics.EXPECT().ReconcilePassed(t0, time.Duration(0))
+	done := make(chan reconcile.Report)
+	go func() {
+		rep, _ := r.Pass(t.Context())
+		done <- rep
+	}()
+
+	<-g.full
+	close(g.release)
+	rep := <-done
+
+	if g.most != 4 || rep.Repaired[domain.OpReconcileDispose] != 10 {
+		t.Errorf("at most %d repairs at once, %v repaired; want 4 at once, all 10", g.most, rep.Repaired)
+	}
+}

@@ -117,3 +117,26 @@ func TestARetentionPassCountsAnAlreadyRemovedGameAsNeither(t *testing.T) {
 		t.Errorf("Pass = %+v, %v; want nothing removed or failed", rep, err)
 	}
 }
+
+// Run passes at once, without waiting for the interval (an hour here): a
+// service restarted more often than that still cleans up. It returns when
+// its context ends.
+func TestRetentionRunPassesAtOnceAndStopsWithItsContext(t *testing.T) {
+	records, _, w := newRetention(t)
+	listed := make(chan struct{})
+	records.EXPECT().ListStoppedBefore(gomock.Any(), gomock.Any(), 100).DoAndReturn(
+		func(context.Context, time.Time, int) ([]domain.Record, error) {
+			close(listed)
+			return nil, nil
+		})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.Run(ctx)
+	}()
+
+	<-listed
+	cancel()
+	<-done
+}

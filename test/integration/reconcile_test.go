@@ -217,6 +217,10 @@ func TestTwoDeploymentsNeverReconcileOrCleanEachOthersContainers(t *testing.T) {
 	cidShared := started(t, b, shared)
 	cidB := started(t, b, idB)
 	expect(t, stop(t, b, idB, "admin_request"), http.StatusOK, "")
+	// Only the passes below act: the workers' own (the retention worker's
+	// first comes at boot) are over.
+	a.Halt()
+	b.Halt()
 	backdate(t, b, idB, 48*time.Hour)
 	// a's old stopped record of the game b runs, naming no container: its
 	// cleanup could only go by the name, which b's engine holds.
@@ -290,6 +294,7 @@ func TestRetentionCleanupRemovesExactlyTheOldStoppedRuntimes(t *testing.T) {
 	for _, id := range []string{old1, old2, recent} {
 		expect(t, stop(t, s, id, "admin_request"), http.StatusOK, "")
 	}
+	s.Halt() // only the pass below cleans up: the worker's own first pass (at boot) is over
 	backdate(t, s, old1, 49*time.Hour)
 	backdate(t, s, old2, 25*time.Hour)
 	backdate(t, s, running, 72*time.Hour)
