@@ -311,7 +311,8 @@ func TestTriggerAsksRunForAPass(t *testing.T) {
 }
 
 // gated holds every repair until released, noting how many were in flight
-// at once; full closes when limit are.
+// at once; full closes the first time limit are (once released, later
+// repairs may reach the limit again).
 type gated struct {
 	repairs
 	limit   int
@@ -319,6 +320,7 @@ type gated struct {
 	now     int
 	most    int
 	full    chan struct{}
+	fullOne sync.Once
 	release chan struct{}
 }
 
@@ -327,7 +329,7 @@ func (g *gated) Dispose(ctx context.Context, in lifecycle.DisposeInput) (bool, e
 	g.now++
 	g.most = max(g.most, g.now)
 	if g.now == g.limit {
-		close(g.full)
+		g.fullOne.Do(func() { close(g.full) })
 	}
 	g.mu.Unlock()
 	<-g.release
