@@ -67,11 +67,14 @@ type ContainerSpec struct {
 	NanoCPUs    int64
 	MemoryBytes int64
 	PidsLimit   int64
-	// Bind mount of the host state directory.
+	// The game's state: the host directory bind-mounted (docker) or the
+	// named volume mounted (swarm) at StateMountPath.
 	HostStatePath  string
 	StateMountPath string
 	LogDriver      string
 	LogOptions     map[string]string
+	// Node pins the engine to a node (swarm); "" on docker.
+	Node string
 }
 
 // ContainerInfo is what RTM reads from an inspected or listed container.
