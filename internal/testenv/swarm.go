@@ -20,13 +20,8 @@ import (
 	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 
+	rtmswarm "github.com/galaxy/rtmanager/adapters/swarm"
 	"github.com/galaxy/rtmanager/ports"
-)
-
-// EngineHostLabel marks the swarm nodes that may run engines (key=value).
-const (
-	EngineHostLabel = "com.galaxy.engine-host"
-	engineHostValue = "true"
 )
 
 // Files that coordinate every test process of this host using the swarm:
@@ -223,7 +218,7 @@ func joinSwarm(cli *client.Client) (holder, nodeID string, err error) {
 		if err != nil {
 			return err
 		}
-		if node.Spec.Labels[EngineHostLabel] != engineHostValue {
+		if node.Spec.Labels[rtmswarm.EngineHostLabel] != "true" {
 			if err := setNodeLabel(ctx, cli, nodeID, true); err != nil {
 				return err
 			}
@@ -333,9 +328,9 @@ func setNodeLabel(ctx context.Context, cli *client.Client, nodeID string, on boo
 		spec.Labels = map[string]string{}
 	}
 	if on {
-		spec.Labels[EngineHostLabel] = engineHostValue
+		spec.Labels[rtmswarm.EngineHostLabel] = "true"
 	} else {
-		delete(spec.Labels, EngineHostLabel)
+		delete(spec.Labels, rtmswarm.EngineHostLabel)
 	}
 	return cli.NodeUpdate(ctx, nodeID, node.Version, spec)
 }
