@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/swarm"
@@ -150,8 +151,20 @@ func RemoveSwarmGame(ctx context.Context, cli *client.Client, gameID string) err
 		return fmt.Errorf("list services: %w", err)
 	}
 	for _, s := range services {
-		if err := cli.ServiceRemove(ctx, s.ID); err != nil && !strings.Contains(err.Error(), "not found") {
+		if err := cli.ServiceRemove(ctx, s.ID); err != nil && !client.IsErrNotFound(err) {
 			return fmt.Errorf("remove service %s: %w", s.Spec.Name, err)
+		}
+	}
+	// The swarm removes the services' task containers shortly; removing them
+	// here frees the volumes now.
+	list, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
+	if err != nil {
+		return fmt.Errorf("list containers: %w", err)
+	}
+	for _, c := range list {
+		err := cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})
+		if err != nil && !client.IsErrNotFound(err) && !strings.Contains(err.Error(), "already in progress") {
+			return fmt.Errorf("remove container %s: %w", c.ID, err)
 		}
 	}
 	vols, err := cli.VolumeList(ctx, volume.ListOptions{Filters: f})
@@ -247,7 +260,17 @@ func leaveSwarm(cli *client.Client, holder string) error {
 				return fmt.Errorf("swarm leave: %w", err)
 			}
 			if !st.GWBridgeExisted {
-				if err := cli.NetworkRemove(ctx, gwbridge); err != nil {
+				// Docker 20.10 leaves the ingress sandbox's endpoint on the
+				// bridge after the swarm is left (for good, once the sandbox
+				// existed): it has to be disconnected by force.
+				err := retry(ctx, func() error {
+					_ = cli.NetworkDisconnect(ctx, gwbridge, "gateway_ingress-sbox", true)
+					if err := cli.NetworkRemove(ctx, gwbridge); !client.IsErrNotFound(err) {
+						return err
+					}
+					return nil
+				})
+				if err != nil {
 					return fmt.Errorf("remove %s: %w", gwbridge, err)
 				}
 			}
