@@ -81,10 +81,10 @@ func New(d *docker.Client, cfg Config) (*Client, error) {
 	)}, nil
 }
 
-// CheckManager tells whether the daemon is a swarm manager and network an
-// attachable overlay network, which engines need (boot check).
-func (c *Client) CheckManager(ctx context.Context, networkName string) error {
-	return c.Call(ctx, "check swarm", 0, func(ctx context.Context, api *client.Client) error {
+// CheckManager tells whether d's daemon is a swarm manager and networkName
+// an attachable overlay network, which engines on swarm need (boot check).
+func CheckManager(ctx context.Context, d *docker.Client, networkName string) error {
+	return d.Call(ctx, "check swarm", 0, func(ctx context.Context, api *client.Client) error {
 		info, err := api.Info(ctx)
 		if err != nil {
 			return err

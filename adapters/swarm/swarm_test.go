@@ -354,10 +354,10 @@ func TestEventsAreNotAvailableOnSwarmYet(t *testing.T) {
 func TestCheckManagerWantsAnAttachableOverlay(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, testenv.Swarm(t))
-	if err := f.s.CheckManager(ctx(t), f.env.Network); err != nil {
+	if err := swarm.CheckManager(ctx(t), f.d, f.env.Network); err != nil {
 		t.Errorf("the test's overlay: %v", err)
 	}
-	if err := f.s.CheckManager(ctx(t), testenv.DockerNetwork()); err == nil {
+	if err := swarm.CheckManager(ctx(t), f.d, testenv.DockerNetwork()); err == nil {
 		t.Errorf("the bridge network %s passed", testenv.DockerNetwork())
 	}
 }

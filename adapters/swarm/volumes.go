@@ -38,15 +38,19 @@ func VolumeName(gameID string) string { return domain.ContainerName(gameID) + "-
 // else is ports.ErrNoEngineHost: a game never starts away from its state.
 func (v *Volumes) Ensure(ctx context.Context, gameID, pinned string) (ports.StateDir, error) {
 	var node string
+	var refused error // kept apart from the daemon's errors, which Call words
 	err := v.d.Call(ctx, "place game "+gameID, 0, func(ctx context.Context, api *client.Client) error {
 		var err error
 		if pinned != "" {
-			node, err = checkPinned(ctx, api, gameID, pinned)
+			node, refused, err = checkPinned(ctx, api, gameID, pinned)
 		} else {
-			node, err = pick(ctx, api)
+			node, refused, err = pick(ctx, api)
 		}
 		return err
 	})
+	if err == nil {
+		err = refused
+	}
 	if err != nil {
 		return ports.StateDir{}, err
 	}
@@ -57,39 +61,41 @@ func (v *Volumes) Ensure(ctx context.Context, gameID, pinned string) (ports.Stat
 // start has one to take back.
 func (v *Volumes) RemoveIfEmpty(context.Context, string) error { return nil }
 
-// checkPinned answers the game's node when it can run the game.
-func checkPinned(ctx context.Context, api *client.Client, gameID, nodeID string) (string, error) {
+// checkPinned answers the game's node when it can run the game, else why
+// not (refused wraps ports.ErrNoEngineHost); err is the daemon's failure.
+func checkPinned(ctx context.Context, api *client.Client, gameID, nodeID string) (node string, refused, err error) {
 	n, _, err := api.NodeInspectWithRaw(ctx, nodeID)
 	if client.IsErrNotFound(err) {
-		return "", fmt.Errorf("%w: node %s, which holds game %s's state, is no longer in the swarm", ports.ErrNoEngineHost, nodeID, gameID)
+		return "", fmt.Errorf("%w: node %s, which holds game %s's state, is no longer in the swarm", ports.ErrNoEngineHost, nodeID, gameID), nil
 	}
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if why := unfit(n); why != "" {
 		return "", fmt.Errorf("%w: node %s (%s), which holds game %s's state, %s; the game starts nowhere else",
-			ports.ErrNoEngineHost, nodeID, n.Description.Hostname, gameID, why)
+			ports.ErrNoEngineHost, nodeID, n.Description.Hostname, gameID, why), nil
 	}
-	return nodeID, nil
+	return nodeID, nil, nil
 }
 
 // pick answers the eligible node running the fewest of RTM's games (of
-// every deployment: they share the nodes), the lowest id among equals.
-func pick(ctx context.Context, api *client.Client) (string, error) {
+// every deployment: they share the nodes), the lowest id among equals; or,
+// as for checkPinned, why there is none.
+func pick(ctx context.Context, api *client.Client) (node string, refused, err error) {
 	nodes, err := api.NodeList(ctx, swarm.NodeListOptions{Filters: filters.NewArgs(
 		filters.Arg("node.label", EngineHostLabel+"="+engineHostValue))})
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	nodes = slices.DeleteFunc(nodes, func(n swarm.Node) bool { return unfit(n) != "" })
 	if len(nodes) == 0 {
 		return "", fmt.Errorf("%w: no node of the swarm is labelled %s=%s, ready and active",
-			ports.ErrNoEngineHost, EngineHostLabel, engineHostValue)
+			ports.ErrNoEngineHost, EngineHostLabel, engineHostValue), nil
 	}
 	services, err := api.ServiceList(ctx, swarm.ServiceListOptions{Filters: filters.NewArgs(
 		filters.Arg("label", ports.LabelOwner+"="+ports.OwnerValue))})
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	games := map[string]int{}
 	for _, s := range services {
@@ -103,7 +109,7 @@ func pick(ctx context.Context, api *client.Client) (string, error) {
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	return best.ID, nil
+	return best.ID, nil, nil
 }
 
 // unfit says why a node cannot take an engine, or "".

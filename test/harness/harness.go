@@ -191,6 +191,13 @@ func (s *Service) removeContainers() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for _, id := range ids {
+		// On swarm a game leaves a service (until cleanup) and a state
+		// volume (always) besides its task containers.
+		if s.Config.Runtime == config.RuntimeSwarm {
+			if err := testenv.RemoveSwarmGame(ctx, s.Docker, id); err != nil {
+				s.t.Errorf("harness: remove swarm game %s: %v", id, err)
+			}
+		}
 		for _, c := range s.Containers(id) {
 			if err := s.Docker.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}); err != nil {
 				s.t.Errorf("harness: remove container %s: %v", c.ID, err)
