@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -38,107 +37,31 @@ func TestLifecycleWalkOnSwarm(t *testing.T) {
 	env := testenv.Swarm(t)
 	s := startOnSwarm(t, env)
 	id := s.GameID("walk")
-	volume := swarm.VolumeName(id)
-
-	// start
-	r := start(t, s, id, "galaxy/game:1.0.0", "X-Galaxy-Caller", "gm", "X-Request-Id", "req-start-1")
-	expect(t, r, 200, "")
-	rec := r.Body
-	sid := str(rec, "current_container_id")
-	for k, v := range map[string]string{
-		"game_id": id, "status": "running", "current_image_ref": "galaxy/game:1.0.0",
-		"engine_endpoint": "http://galaxy-game-" + id + ":8080", "state_path": volume,
-		"docker_network": env.Network, "engine_node": env.NodeID,
-	} {
-		if str(rec, k) != v {
-			t.Errorf("record %s = %q, want %q", k, str(rec, k), v)
-		}
-	}
-	if sid == "" || rec["started_at"] == nil || rec["stopped_at"] != nil {
-		t.Errorf("record after start: %s", r.Raw)
-	}
-	createdAt := str(rec, "created_at")
-	checkService(t, s, env, id, sid, "galaxy/game:1.0.0")
-
-	ops := operations(t, s, id)
-	if len(ops) != 1 || str(ops[0], "op_kind") != "start" || str(ops[0], "outcome") != "success" ||
-		str(ops[0], "container_id") != sid || str(ops[0], "source_ref") != "req-start-1" {
-		t.Errorf("operation log after start: %v", ops)
-	}
-	h := call(t, s, http.MethodGet, rt(id)+"/health", nil)
-	expect(t, h, 200, "")
-	if str(h.Body, "last_event_type") != "container_started" || str(h.Body, "container_id") != sid {
-		t.Errorf("health snapshot: %s", h.Raw)
-	}
-	evs := healthEvents(t, s, id)
-	if len(evs) != 1 || evs[0]["event_type"] != "container_started" || evs[0]["container_id"] != sid {
-		t.Errorf("health events: %v", evs)
-	}
-	if c := swarmCounter(t, s, sid, http.MethodPost); c.Boots != 1 || c.Counter != 2 {
-		t.Errorf("counter after first boot and one increment: %+v", c)
-	}
-	// Another service on the overlay reaches the engine by engine_endpoint.
-	if p := dockertest.Probe(t, env.Network, str(rec, "engine_endpoint")+"/healthz"); p.ExitCode != 0 {
-		t.Errorf("probe of engine_endpoint: exit %d: %s", p.ExitCode, p.Logs)
-	}
-
-	// stop: the task's container stays (with its logs) until cleanup
-	r = stop(t, s, id, "admin_request")
-	expect(t, r, 200, "")
-	if str(r.Body, "status") != "stopped" || str(r.Body, "current_container_id") != sid {
-		t.Errorf("record after stop: %s", r.Raw)
-	}
-	if cs := tasksOf(t, s, sid); len(cs) != 1 || cs[0].State != "exited" {
-		t.Errorf("task containers after stop: %+v", cs)
-	}
-
-	// restart: a new service on the same node and volume
-	r = call(t, s, http.MethodPost, rt(id)+"/restart", nil)
-	expect(t, r, 200, "")
-	sid2 := str(r.Body, "current_container_id")
-	if str(r.Body, "status") != "running" || sid2 == "" || sid2 == sid || str(r.Body, "engine_node") != env.NodeID {
-		t.Fatalf("record after restart: %s", r.Raw)
-	}
-	checkService(t, s, env, id, sid2, "galaxy/game:1.0.0")
-	if c := swarmCounter(t, s, sid2, http.MethodGet); c.Boots != 2 || c.Counter != 3 {
-		t.Errorf("state after restart: %+v, want boots 2 and counter 3", c)
-	}
-	checkCorrelated(t, operations(t, s, id), "restart", []string{"stop", "start"})
-
-	// patch 1.0.0 → 1.0.1
-	r = call(t, s, http.MethodPost, rt(id)+"/patch", map[string]string{"image_ref": "galaxy/game:1.0.1"})
-	expect(t, r, 200, "")
-	sid3 := str(r.Body, "current_container_id")
-	if str(r.Body, "current_image_ref") != "galaxy/game:1.0.1" || sid3 == sid2 || str(r.Body, "created_at") != createdAt {
-		t.Fatalf("record after patch: %s", r.Raw)
-	}
-	checkService(t, s, env, id, sid3, "galaxy/game:1.0.1")
-	if c := swarmCounter(t, s, sid3, http.MethodGet); c.Boots != 3 || c.Counter != 4 {
-		t.Errorf("state after patch: %+v, want boots 3 and counter 4", c)
-	}
-	checkCorrelated(t, operations(t, s, id), "patch", []string{"stop", "start"})
-	if evs := healthEvents(t, s, id); len(evs) != 3 {
-		t.Errorf("want one container_started per start (3), got %d", len(evs))
-	}
-
-	// cleanup: refused while running, then stop and remove the service
-	expect(t, call(t, s, http.MethodDelete, rt(id)+"/container", nil), 409, "conflict")
-	expect(t, stop(t, s, id, "finished"), 200, "")
-	r = call(t, s, http.MethodDelete, rt(id)+"/container", nil)
-	expect(t, r, 200, "")
-	if str(r.Body, "status") != "removed" || r.Body["removed_at"] == nil {
-		t.Errorf("record after cleanup: %s", r.Raw)
-	}
-	if n := len(servicesOf(t, s, id)); n != 0 {
-		t.Errorf("cleanup left %d services", n)
-	}
-	v, err := s.Docker.VolumeInspect(context.Background(), volume)
-	if err != nil {
-		t.Fatalf("cleanup must leave the state volume: %v", err)
-	}
-	if entries, _ := os.ReadDir(v.Mountpoint); len(entries) == 0 {
-		t.Errorf("the engine's state files are gone from %s", v.Mountpoint)
-	}
+	walk(t, s, id, walkRuntime{
+		statePath: swarm.VolumeName(id), node: env.NodeID,
+		checkEngine: func(t *testing.T, sid, ref string) {
+			checkService(t, s, env, id, sid, ref)
+			// Another service on the overlay reaches the engine by its name.
+			if p := dockertest.Probe(t, env.Network, "http://galaxy-game-"+id+":8080/healthz"); p.ExitCode != 0 {
+				t.Errorf("probe of engine_endpoint: exit %d: %s", p.ExitCode, p.Logs)
+			}
+		},
+		counter: func(t *testing.T, sid, method string) counter { return swarmCounter(t, s, sid, method) },
+		// The stopped task's container stays, with its logs, until cleanup.
+		stopped: func(t *testing.T, sid string) {
+			if cs := tasksOf(t, s, sid); len(cs) != 1 || cs[0].State != "exited" {
+				t.Errorf("task containers after stop: %+v", cs)
+			}
+		},
+		engines: func(t *testing.T) int { return len(servicesOf(t, s, id)) },
+		stateDir: func(t *testing.T) string {
+			v, err := s.Docker.VolumeInspect(context.Background(), swarm.VolumeName(id))
+			if err != nil {
+				t.Fatalf("the state volume: %v", err)
+			}
+			return v.Mountpoint
+		},
+	})
 }
 
 // TestPlacementOnSwarm: games land on the engine host and the record says
