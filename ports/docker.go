@@ -89,7 +89,10 @@ type ContainerInfo struct {
 	OOMKilled    bool
 	RestartCount int
 	Health       string // healthy, unhealthy, starting or "" without a healthcheck
-	// NetworkIPs maps network name to the container's IPv4 address on it.
+	// NetworkIPs maps network name to the IPv4 address at which this host
+	// reaches the container through it: its address on that network (docker),
+	// or its docker_gwbridge address on this node for the overlay (swarm: the
+	// host cannot route overlay addresses).
 	NetworkIPs map[string]string
 	CreatedAt  time.Time
 	StartedAt  time.Time
