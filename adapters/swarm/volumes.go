@@ -87,15 +87,25 @@ func pick(ctx context.Context, api *client.Client) (node string, refused, err er
 	if err != nil {
 		return "", nil, err
 	}
-	nodes = slices.DeleteFunc(nodes, func(n swarm.Node) bool { return unfit(n) != "" })
-	if len(nodes) == 0 {
-		return "", fmt.Errorf("%w: no node of the swarm is labelled %s=%s, ready and active",
-			ports.ErrNoEngineHost, EngineHostLabel, engineHostValue), nil
-	}
 	services, err := api.ServiceList(ctx, swarm.ServiceListOptions{Filters: filters.NewArgs(
 		filters.Arg("label", ports.LabelOwner+"="+ports.OwnerValue))})
 	if err != nil {
 		return "", nil, err
+	}
+	node, ok := fewestGames(nodes, services)
+	if !ok {
+		return "", fmt.Errorf("%w: no node of the swarm is labelled %s=%s, ready and active",
+			ports.ErrNoEngineHost, EngineHostLabel, engineHostValue), nil
+	}
+	return node, nil, nil
+}
+
+// fewestGames is the fit node running the fewest of the services' games,
+// the lowest id among equals; false when no node is fit.
+func fewestGames(nodes []swarm.Node, services []swarm.Service) (string, bool) {
+	nodes = slices.DeleteFunc(slices.Clone(nodes), func(n swarm.Node) bool { return unfit(n) != "" })
+	if len(nodes) == 0 {
+		return "", false
 	}
 	games := map[string]int{}
 	for _, s := range services {
@@ -109,7 +119,7 @@ func pick(ctx context.Context, api *client.Client) (node string, refused, err er
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	return best.ID, nil, nil
+	return best.ID, true
 }
 
 // unfit says why a node cannot take an engine, or "".

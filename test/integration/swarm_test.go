@@ -245,3 +245,52 @@ func swarmCounter(t *testing.T, s *harness.Service, serviceID, method string) co
 	t.Fatalf("service %s has no running task container", serviceID)
 	return counter{}
 }
+
+// TestStartsOverStoppedAndNeverReadyEnginesOnSwarm: a start over a stopped
+// game replaces its parked service (an owned leftover of the game's name) on
+// the same node and state; an engine that never gets ready is parked with
+// its task kept for its logs, and the record says stopped.
+func TestStartsOverStoppedAndNeverReadyEnginesOnSwarm(t *testing.T) {
+	t.Parallel()
+	env := testenv.Swarm(t)
+	s := harness.Start(t, harness.Options{Env: map[string]string{
+		"RUNTIME": "swarm", "DOCKER_NETWORK": env.Network, "ENGINE_READY_TIMEOUT": "3s",
+	}})
+
+	t.Run("start over a stopped game", func(t *testing.T) {
+		id := s.GameID("again")
+		r := start(t, s, id, "galaxy/game:1.0.0")
+		expect(t, r, 200, "")
+		first := str(r.Body, "current_container_id")
+		if c := swarmCounter(t, s, first, http.MethodPost); c.Boots != 1 || c.Counter != 2 {
+			t.Errorf("counter after first boot and one increment: %+v", c)
+		}
+		expect(t, stop(t, s, id, "admin_request"), 200, "")
+		r = start(t, s, id, "galaxy/game:1.0.0")
+		expect(t, r, 200, "")
+		second := str(r.Body, "current_container_id")
+		if second == first || str(r.Body, "engine_node") != env.NodeID {
+			t.Errorf("record after the second start: %s", r.Raw)
+		}
+		if svcs := servicesOf(t, s, id); len(svcs) != 1 || svcs[0].ID != second {
+			t.Errorf("services after the second start: %d, want only %s", len(svcs), second)
+		}
+		if c := swarmCounter(t, s, second, http.MethodGet); c.Boots != 2 || c.Counter != 3 {
+			t.Errorf("state after the second start: %+v, want boots 2 and counter 3", c)
+		}
+	})
+
+	t.Run("an engine that never gets ready", func(t *testing.T) {
+		id := s.GameID("never")
+		r := start(t, s, id, dockertest.ImageNeverReady)
+		expect(t, r, 500, "container_start_failed")
+		g := call(t, s, http.MethodGet, rt(id), nil)
+		sid := str(g.Body, "current_container_id")
+		if str(g.Body, "status") != "stopped" || sid == "" {
+			t.Fatalf("record after the failed start: %s", g.Raw)
+		}
+		if cs := tasksOf(t, s, sid); len(cs) != 1 || cs[0].State != "exited" {
+			t.Errorf("task containers of the parked engine: %+v", cs)
+		}
+	})
+}
