@@ -2,7 +2,8 @@
 // PostgreSQL (a fresh schema), Redis (streams private to the test), Docker
 // engine and sample engine images, for the integration tests and benchmarks.
 // Everything a harness creates — containers, schema, stream keys, state
-// directories — is removed when the test ends.
+// directories, and on swarm (Env RUNTIME=swarm) services and state volumes —
+// is removed when the test ends.
 package harness
 
 import (
