@@ -7,6 +7,7 @@ import (
 	"github.com/galaxy/rtmanager/adapters/postgres"
 	"github.com/galaxy/rtmanager/core/jobs"
 	"github.com/galaxy/rtmanager/core/lifecycle"
+	"github.com/galaxy/rtmanager/core/reconcile"
 )
 
 // App is the assembled service: what cmd/rtmanager runs and the test harness
@@ -19,9 +20,15 @@ type App struct {
 	Runtimes *postgres.RuntimeStore
 	// Jobs consumes Game Lobby's job streams; Run it beside the HTTP server.
 	Jobs *jobs.Consumer
+	// Reconciler: its boot Pass comes before the consumer and the other
+	// workers start, then Run (contract §10).
+	Reconciler *reconcile.Reconciler
+	// Retention is the retention cleanup worker; Run it after the boot pass.
+	Retention *reconcile.Retention
 }
 
 // NewApp gathers the assembled parts.
-func NewApp(h http.Handler, svc *lifecycle.Service, m *metrics.Metrics, runtimes *postgres.RuntimeStore, consumer *jobs.Consumer) *App {
-	return &App{Handler: h, Lifecycle: svc, Metrics: m, Runtimes: runtimes, Jobs: consumer}
+func NewApp(h http.Handler, svc *lifecycle.Service, m *metrics.Metrics, runtimes *postgres.RuntimeStore, consumer *jobs.Consumer,
+	rec *reconcile.Reconciler, ret *reconcile.Retention) *App {
+	return &App{Handler: h, Lifecycle: svc, Metrics: m, Runtimes: runtimes, Jobs: consumer, Reconciler: rec, Retention: ret}
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	goredis "github.com/redis/go-redis/v9"
@@ -26,6 +27,7 @@ import (
 	"github.com/galaxy/rtmanager/adapters/swarm"
 	"github.com/galaxy/rtmanager/core/jobs"
 	"github.com/galaxy/rtmanager/core/lifecycle"
+	"github.com/galaxy/rtmanager/core/reconcile"
 	"github.com/galaxy/rtmanager/internal/config"
 	"github.com/galaxy/rtmanager/ports"
 )
@@ -218,4 +220,28 @@ func ProvideHandler(cfg config.Config, svc *lifecycle.Service, runtimes *postgre
 		},
 		Metrics: m.Handler(), Token: cfg.InternalToken, Logger: log,
 	})
+}
+
+// reconcileConcurrency bounds a pass's repairs in flight: each holds a
+// PostgreSQL connection for a few statements, within the pool's headroom
+// beyond the jobs in flight.
+const reconcileConcurrency = 4
+
+// ProvideReconciler builds the reconciler; its repairs are the lifecycle's.
+func ProvideReconciler(cfg config.Config, d *docker.Client, runtimes *postgres.RuntimeStore, svc *lifecycle.Service,
+	clk ports.Clock, m *metrics.Metrics, log *slog.Logger) *reconcile.Reconciler {
+	return reconcile.New(reconcile.Config{
+		Deployment: cfg.Deployment, Interval: cfg.ReconcileInterval, Grace: cfg.ReconcileGrace,
+		Concurrency: reconcileConcurrency,
+	}, reconcile.Deps{
+		Docker: d, Records: runtimes, Repairs: svc, Clock: clk, Metrics: m, Logger: log.With("component", "reconcile"),
+	})
+}
+
+// ProvideRetention builds the retention cleanup worker.
+func ProvideRetention(cfg config.Config, runtimes *postgres.RuntimeStore, svc *lifecycle.Service, clk ports.Clock,
+	log *slog.Logger) *reconcile.Retention {
+	return reconcile.NewRetention(reconcile.RetentionConfig{
+		Retention: time.Duration(cfg.RetentionDays) * 24 * time.Hour, Interval: cfg.CleanupInterval,
+	}, reconcile.RetentionDeps{Records: runtimes, Cleanups: svc, Clock: clk, Logger: log.With("component", "retention")})
 }

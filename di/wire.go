@@ -43,6 +43,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func
 		wire.Bind(new(ports.Metrics), new(*metrics.Metrics)),
 		wire.Struct(new(lifecycle.Deps), "*"),
 		LifecycleConfig, ProvideLifecycle, ProvideConsumer,
+		ProvideReconciler, ProvideRetention,
 		ProvideHandler,
 		NewApp,
 	)

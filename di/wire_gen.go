@@ -107,7 +107,9 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func
 		return nil, nil, err
 	}
 	consumer := ProvideConsumer(cfg, jobSource, publisher, service, system, metricsMetrics, log)
-	app := NewApp(handler, service, metricsMetrics, runtimeStore, consumer)
+	reconciler := ProvideReconciler(cfg, client, runtimeStore, service, system, metricsMetrics, log)
+	retention := ProvideRetention(cfg, runtimeStore, service, system, log)
+	app := NewApp(handler, service, metricsMetrics, runtimeStore, consumer, reconciler, retention)
 	return app, func() {
 		cleanup3()
 		cleanup2()

@@ -94,6 +94,11 @@ type ContainerInfo struct {
 	// or its docker_gwbridge address on this node for the overlay (swarm: the
 	// host cannot route overlay addresses).
 	NetworkIPs map[string]string
+	// Mounts maps each mount's path in the container to its host source
+	// (the game's state directory is one; on swarm its volume's name).
+	Mounts map[string]string
+	// Node is the node the engine is pinned to (swarm); "" on docker.
+	Node       string
 	CreatedAt  time.Time
 	StartedAt  time.Time
 	FinishedAt time.Time

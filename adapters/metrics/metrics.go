@@ -34,6 +34,8 @@ type Metrics struct {
 	jobLatency     *prometheus.HistogramVec
 	deadLetters    *prometheus.CounterVec
 	pending        prometheus.Gauge
+
+	*reconcileMetrics
 }
 
 // New registers every metric on a fresh registry (with the Go and process
@@ -97,6 +99,7 @@ func New() *Metrics {
 	for _, k := range jobKinds {
 		m.deadLetters.WithLabelValues(string(k))
 	}
+	m.reconcileMetrics = newReconcileMetrics(reg)
 	return m
 }
 

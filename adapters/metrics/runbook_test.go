@@ -72,6 +72,8 @@ func TestTheRunbookListsWhatIsExported(t *testing.T) {
 	m.JobDone(ports.JobStart, domain.OutcomeSuccess, domain.CodeNone, time.Second)
 	m.JobDeadLettered(ports.JobStop)
 	m.JobsPending(1)
+	m.ReconcileDrift(domain.OpReconcileAdopt)
+	m.ReconcilePassed(time.Now(), time.Second)
 	got := exported(t, m)
 	for name, labels := range got {
 		want, ok := documented[name]

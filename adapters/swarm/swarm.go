@@ -300,8 +300,13 @@ func describe(ctx context.Context, api *client.Client, svc swarm.Service) (ports
 	info := ports.ContainerInfo{
 		ID: svc.ID, Name: svc.Spec.Name, Labels: svc.Spec.Labels, State: "created", CreatedAt: svc.CreatedAt,
 	}
+	info.Node, _ = placedOn(svc)
 	if cs := svc.Spec.TaskTemplate.ContainerSpec; cs != nil {
 		info.Image = cs.Image
+		info.Mounts = make(map[string]string, len(cs.Mounts))
+		for _, m := range cs.Mounts {
+			info.Mounts[m.Target] = m.Source
+		}
 	}
 	tasks, err := api.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", svc.ID))})
 	if err != nil {
@@ -310,7 +315,7 @@ func describe(ctx context.Context, api *client.Client, svc swarm.Service) (ports
 	t, ok := latest(tasks)
 	switch {
 	case !ok:
-	case t.Status.State == swarm.TaskStateRunning:
+	case t.Status.State == swarm.TaskStateRunning && hasContainer(t):
 		info.State, info.Running, info.StartedAt = "running", true, t.Status.Timestamp
 		ip, err := gwbridgeAddress(ctx, api, t.Status.ContainerStatus.ContainerID)
 		if err != nil {

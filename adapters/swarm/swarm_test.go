@@ -203,6 +203,10 @@ func TestServiceAndTaskCarryTheContainerModel(t *testing.T) {
 		!info.OwnedBy(testenv.Deployment()) || info.CreatedAt.IsZero() || info.StartedAt.IsZero() {
 		t.Errorf("info %+v", info)
 	}
+	// What adoption reads: the state volume by its mount path, and the node.
+	if info.Mounts[spec.StateMountPath] != swarm.VolumeName(gameID) || info.Node != f.env.NodeID {
+		t.Errorf("info mounts %v, node %q", info.Mounts, info.Node)
+	}
 	// Another service on the overlay reaches the engine by its name.
 	if p := dockertest.Probe(t, f.env.Network, domain.EngineEndpoint(gameID)+"/healthz"); p.ExitCode != 0 {
 		t.Errorf("probe by name: exit %d: %s", p.ExitCode, p.Logs)

@@ -6,7 +6,9 @@
 //   - BenchmarkReplayedStartJobs: Lobby's replayed start jobs end to end,
 //     sustained throughput (target ≥ 3,000 jobs/s) and latency at a fixed rate;
 //   - BenchmarkFreshStartJobs: a burst of fresh start jobs against the best
-//     bare SDK burst of the same size (ratio target ≥ 0.85).
+//     bare SDK burst of the same size (ratio target ≥ 0.85);
+//   - BenchmarkReconcilePass: one reconcile pass over 1,000 records and
+//     1,000 labelled containers (issue 8, target < 1 s).
 //
 // The bare SDK baseline lives in sdk_test.go.
 package bench

@@ -1,8 +1,10 @@
 package integration
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -11,6 +13,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/galaxy/rtmanager/internal/testenv"
 	"github.com/galaxy/rtmanager/test/harness"
 )
 
@@ -128,4 +131,70 @@ func (b *logBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+// startJobsAtOnce writes one start job per game in one MULTI/EXEC, so a
+// consumer's next read sees all of them or none: which jobs it reads together
+// then does not depend on how fast it reads.
+func (l *lobby) startJobsAtOnce(ref string, games ...string) []string {
+	l.t.Helper()
+	cmds := make([]*goredis.StringCmd, len(games))
+	_, err := l.rdb.TxPipelined(context.Background(), func(p goredis.Pipeliner) error {
+		for i, g := range games {
+			cmds[i] = p.XAdd(context.Background(), &goredis.XAddArgs{Stream: l.s.Config.Streams.StartJobs,
+				Values: []string{"game_id", g, "image_ref", ref, "requested_at_ms", now()}})
+		}
+		return nil
+	})
+	if err != nil {
+		l.t.Fatalf("MULTI XADD ×%d: %v", len(games), err)
+	}
+	ids := make([]string, len(games))
+	for i, c := range cmds {
+		ids[i] = c.Val()
+	}
+	return ids
+}
+
+// watchLeaseTries watches every command Redis runs (MONITOR, on a connection
+// of its own) and returns a check that says whether each of the given lease
+// keys has been used by a command since: a job waiting for a lease the test
+// holds retries it, so this is how a test sees that the job has started.
+// Start it before the jobs are written; the test's own SET comes before.
+func watchLeaseTries(t *testing.T, keys ...string) (allTried func() bool) {
+	t.Helper()
+	conn, err := net.Dial("tcp", testenv.RedisAddr())
+	if err != nil {
+		t.Fatalf("dial redis for MONITOR: %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	rd := bufio.NewReader(conn)
+	if _, err := conn.Write([]byte("MONITOR\r\n")); err != nil {
+		t.Fatalf("MONITOR: %v", err)
+	}
+	if line, err := rd.ReadString('\n'); err != nil || !strings.HasPrefix(line, "+OK") {
+		t.Fatalf("MONITOR answered %q, %v", line, err)
+	}
+	var mu sync.Mutex
+	tried := map[string]bool{}
+	go func() {
+		for {
+			line, err := rd.ReadString('\n')
+			if err != nil {
+				return // the connection closed at cleanup
+			}
+			for _, k := range keys {
+				if strings.Contains(line, `"`+k+`"`) {
+					mu.Lock()
+					tried[k] = true
+					mu.Unlock()
+				}
+			}
+		}
+	}()
+	return func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(tried) == len(keys)
+	}
 }

@@ -40,8 +40,8 @@ func TestJobBusyLongerThanTheClaimIdleIsNeverRunTwice(t *testing.T) {
 		return len(l.resultsOf(jobID)) > 0
 	})
 	// Both consumers drain: a second run, had one begun, ends and is answered.
-	a.StopJobs()
-	b.StopJobs()
+	a.Halt()
+	b.Halt()
 
 	if len(owners) > 1 || deliveries > 1 {
 		t.Errorf("the entry moved between consumers %v (delivered %d times)", owners, deliveries)
@@ -110,13 +110,18 @@ func TestJobsUnstartedAtShutdownAreHandedBack(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, g := range games {
-		jobs = append(jobs, l.startJob(g, "galaxy/game:1.0.0"))
-	}
+	// Written at once: A reads the first four in one batch (its capacity),
+	// rather than in whatever batches the timing of single writes makes —
+	// a read waits for half the capacity to be free, so three jobs read
+	// first would leave it holding three.
+	leasesTried := watchLeaseTries(t, redis.LeaseKey(games[0]), redis.LeaseKey(games[1]))
+	jobs = l.startJobsAtOnce("galaxy/game:1.0.0", games...)
 
 	// A fills up: the two first jobs run (waiting for their leases) on both
 	// workers, the next two wait in line, the last two stay in the stream.
 	waitUntil(t, time.Minute, "instance A to hold four jobs", func() bool { return l.pending() == 4 })
+	// …and the two first have started: they try their leases.
+	waitUntil(t, time.Minute, "the two first jobs to try their leases", leasesTried)
 	for i, j := range jobs {
 		p, ok := l.pendingEntry(j)
 		if want := i < 4; ok != want || (ok && p.Consumer != a.Config.InstanceID) {
@@ -127,7 +132,7 @@ func TestJobsUnstartedAtShutdownAreHandedBack(t *testing.T) {
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		a.StopJobs()
+		a.Halt()
 	}()
 	handedBack := func() bool {
 		for _, j := range jobs[2:4] {
@@ -163,7 +168,7 @@ func TestJobsUnstartedAtShutdownAreHandedBack(t *testing.T) {
 
 	b := harness.Start(t, harness.Options{Env: env, Peer: a})
 	l.awaitResults(3*time.Minute, "start", jobs[2:]...)
-	b.StopJobs()
+	b.Halt()
 	checkOneStartSuccessEach(t, l, jobs...)
 	for i, g := range games {
 		checkRunningOnce(t, b, l, g, jobs[i])
@@ -208,19 +213,7 @@ func TestJobsQueuedAcrossARedisRestartAreAnsweredOnce(t *testing.T) {
 		games = append(games, s.GameID("redisq"))
 	}
 	// Lobby's writes go out in one round trip, and Redis stops right after.
-	cmds, err := rdb.Pipelined(context.Background(), func(p goredis.Pipeliner) error {
-		for _, g := range games {
-			p.XAdd(context.Background(), &goredis.XAddArgs{Stream: s.Config.Streams.StartJobs,
-				Values: []string{"game_id", g, "image_ref", "galaxy/game:1.0.0", "requested_at_ms", now()}})
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("XADD: %v", err)
-	}
-	for _, c := range cmds {
-		jobs = append(jobs, c.(*goredis.StringCmd).Val())
-	}
+	jobs = l.startJobsAtOnce("galaxy/game:1.0.0", games...)
 	rds.Shutdown(t)
 
 	waitUntil(t, time.Minute, "/readyz to answer 503 naming redis", func() bool {
@@ -244,7 +237,7 @@ func TestJobsQueuedAcrossARedisRestartAreAnsweredOnce(t *testing.T) {
 	})
 	waitUntil(t, time.Minute, "nothing pending", func() bool { return l.pending() == 0 })
 	// The drain ends whatever still runs, so a second answer would be there now.
-	s.StopJobs()
+	s.Halt()
 	checkOneStartSuccessEach(t, l, jobs...)
 	for i, g := range games {
 		checkRunningOnce(t, s, l, g, jobs[i])
