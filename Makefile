@@ -72,5 +72,7 @@ deadcode: ## Functions no binary reaches (callers in tests do not count) and tes
 	@bash scripts/deadcode.sh
 
 .PHONY: clean-test-leftovers
-clean-test-leftovers: ## Remove containers left by interrupted test runs
+clean-test-leftovers: ## Remove containers (and swarm services and volumes) left by interrupted test runs
+	-docker service ls -q --filter label=com.galaxy.test_run 2>/dev/null | xargs -r docker service rm
 	-docker ps -aq --filter label=com.galaxy.test_run | xargs -r docker rm -f
+	-docker volume ls -q --filter label=com.galaxy.test_run | xargs -r docker volume rm

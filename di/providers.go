@@ -24,6 +24,7 @@ import (
 	"github.com/galaxy/rtmanager/adapters/postgres"
 	"github.com/galaxy/rtmanager/adapters/redis"
 	"github.com/galaxy/rtmanager/adapters/statedir"
+	"github.com/galaxy/rtmanager/adapters/swarm"
 	"github.com/galaxy/rtmanager/core/jobs"
 	"github.com/galaxy/rtmanager/core/lifecycle"
 	"github.com/galaxy/rtmanager/core/reconcile"
@@ -49,7 +50,8 @@ func ProvideDocker(cfg config.Config) (*docker.Client, func(), error) {
 }
 
 // CheckDocker pings the daemon and checks the engine network exists; RTM
-// never creates the network.
+// never creates the network. On swarm the daemon must be a manager and the
+// network an attachable overlay.
 func CheckDocker(ctx context.Context, cfg config.Config, d *docker.Client) (DockerReady, error) {
 	if err := d.Ping(ctx); err != nil {
 		return DockerReady{}, fmt.Errorf("docker: %w", err)
@@ -61,7 +63,22 @@ func CheckDocker(ctx context.Context, cfg config.Config, d *docker.Client) (Dock
 	if !ok {
 		return DockerReady{}, fmt.Errorf("docker: network %q does not exist (create it: docker network create %s)", cfg.DockerNetwork, cfg.DockerNetwork)
 	}
+	if cfg.Runtime == config.RuntimeSwarm {
+		if err := swarm.CheckManager(ctx, d, cfg.DockerNetwork); err != nil {
+			return DockerReady{}, fmt.Errorf("swarm runtime: %w (create the network: docker network create -d overlay --attachable %s)",
+				err, cfg.DockerNetwork)
+		}
+	}
 	return DockerReady{}, nil
+}
+
+// ProvideEngines is what runs engines, as RTMANAGER_RUNTIME says: the
+// Docker client itself, or Swarm services driven through it.
+func ProvideEngines(cfg config.Config, d *docker.Client) (ports.Docker, error) {
+	if cfg.Runtime == config.RuntimeSwarm {
+		return swarm.New(d, swarm.Config{Deployment: cfg.Deployment, StopGrace: cfg.ContainerStopTimeout})
+	}
+	return d, nil
 }
 
 // ProvidePostgres opens the pool once Docker is known to be usable.
@@ -173,8 +190,12 @@ func LifecycleConfig(cfg config.Config) lifecycle.Config {
 	}
 }
 
-// ProvideStateDirs keeps the games' host state directories.
-func ProvideStateDirs(cfg config.Config) *statedir.Dirs {
+// ProvideStateDirs keeps the games' state: host directories on docker,
+// named volumes on the game's node (which it also picks) on swarm.
+func ProvideStateDirs(cfg config.Config, d *docker.Client) ports.StateDirs {
+	if cfg.Runtime == config.RuntimeSwarm {
+		return swarm.NewVolumes(d)
+	}
 	return statedir.New(statedir.Config{
 		Root: cfg.GameStateRoot, Mode: cfg.GameStateDirMode,
 		OwnerUID: cfg.GameStateOwnerUID, OwnerGID: cfg.GameStateOwnerGID,

@@ -9,13 +9,11 @@ import (
 	"github.com/google/wire"
 
 	"github.com/galaxy/rtmanager/adapters/clock"
-	"github.com/galaxy/rtmanager/adapters/docker"
 	"github.com/galaxy/rtmanager/adapters/engine"
 	"github.com/galaxy/rtmanager/adapters/metrics"
 	"github.com/galaxy/rtmanager/adapters/postgres"
 	"github.com/galaxy/rtmanager/adapters/randid"
 	"github.com/galaxy/rtmanager/adapters/redis"
-	"github.com/galaxy/rtmanager/adapters/statedir"
 	"github.com/galaxy/rtmanager/core/lifecycle"
 	"github.com/galaxy/rtmanager/internal/config"
 	"github.com/galaxy/rtmanager/ports"
@@ -27,12 +25,11 @@ import (
 // opened, in reverse.
 func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func(), error) {
 	wire.Build(
-		ProvideDocker, CheckDocker,
+		ProvideDocker, CheckDocker, ProvideEngines,
 		ProvidePostgres, Migrate, ProvideStore, RuntimeStore, OperationLog, HealthStore, JobFences,
 		ProvideRedis, ProvideLeases, ProvidePublisher, ProvideJobSource,
 		ProvideProber, ProvideLobby, metrics.New,
 		wire.Struct(new(clock.System)), wire.Struct(new(randid.Source)), ProvideStateDirs,
-		wire.Bind(new(ports.Docker), new(*docker.Client)),
 		wire.Bind(new(ports.RuntimeStore), new(*postgres.RuntimeStore)),
 		wire.Bind(new(ports.OperationLog), new(*postgres.OperationLog)),
 		wire.Bind(new(ports.HealthStore), new(*postgres.HealthStore)),
@@ -43,7 +40,6 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func
 		wire.Bind(new(ports.EngineProber), new(*engine.Prober)),
 		wire.Bind(new(ports.Clock), new(clock.System)),
 		wire.Bind(new(ports.IDs), new(randid.Source)),
-		wire.Bind(new(ports.StateDirs), new(*statedir.Dirs)),
 		wire.Bind(new(ports.Metrics), new(*metrics.Metrics)),
 		wire.Struct(new(lifecycle.Deps), "*"),
 		LifecycleConfig, ProvideLifecycle, ProvideConsumer,

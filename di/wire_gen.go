@@ -28,6 +28,11 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func
 	if err != nil {
 		return nil, nil, err
 	}
+	docker, err := ProvideEngines(cfg, client)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
 	dockerReady, err := CheckDocker(ctx, cfg, client)
 	if err != nil {
 		cleanup()
@@ -56,7 +61,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func
 	}
 	leases := ProvideLeases(redisClient, cfg, log)
 	jobFences := JobFences(store)
-	dirs := ProvideStateDirs(cfg)
+	stateDirs := ProvideStateDirs(cfg, client)
 	publisher := ProvidePublisher(redisClient, cfg)
 	prober := ProvideProber(cfg)
 	lobbyClient, err := ProvideLobby(cfg)
@@ -70,13 +75,13 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func
 	source := randid.Source{}
 	metricsMetrics := metrics.New()
 	deps := lifecycle.Deps{
-		Docker:        client,
+		Docker:        docker,
 		Records:       runtimeStore,
 		Operations:    operationLog,
 		Health:        healthStore,
 		Leases:        leases,
 		Fences:        jobFences,
-		StateDirs:     dirs,
+		StateDirs:     stateDirs,
 		HealthEvents:  publisher,
 		Notifications: publisher,
 		Prober:        prober,

@@ -67,11 +67,14 @@ type ContainerSpec struct {
 	NanoCPUs    int64
 	MemoryBytes int64
 	PidsLimit   int64
-	// Bind mount of the host state directory.
+	// The game's state: the host directory bind-mounted (docker) or the
+	// named volume mounted (swarm) at StateMountPath.
 	HostStatePath  string
 	StateMountPath string
 	LogDriver      string
 	LogOptions     map[string]string
+	// Node pins the engine to a node (swarm); "" on docker.
+	Node string
 }
 
 // ContainerInfo is what RTM reads from an inspected or listed container.
@@ -86,11 +89,16 @@ type ContainerInfo struct {
 	OOMKilled    bool
 	RestartCount int
 	Health       string // healthy, unhealthy, starting or "" without a healthcheck
-	// NetworkIPs maps network name to the container's IPv4 address on it.
+	// NetworkIPs maps network name to the IPv4 address at which this host
+	// reaches the container through it: its address on that network (docker),
+	// or its docker_gwbridge address on this node for the overlay (swarm: the
+	// host cannot route overlay addresses).
 	NetworkIPs map[string]string
 	// Mounts maps each mount's path in the container to its host source
-	// (the game's state directory is one).
-	Mounts     map[string]string
+	// (the game's state directory is one; on swarm its volume's name).
+	Mounts map[string]string
+	// Node is the node the engine is pinned to (swarm); "" on docker.
+	Node       string
 	CreatedAt  time.Time
 	StartedAt  time.Time
 	FinishedAt time.Time

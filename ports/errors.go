@@ -12,6 +12,10 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrUnavailable: the dependency (PostgreSQL, Redis, Docker daemon) did not answer.
 	ErrUnavailable = errors.New("dependency unavailable")
+	// ErrNoEngineHost: no node may run the game's engine (its pinned node is
+	// gone, down, drained or no longer an engine host, or a new game finds no
+	// eligible node).
+	ErrNoEngineHost = errors.New("no engine host")
 	// ErrLeaseBusy: another holder owns the game's lease.
 	ErrLeaseBusy = errors.New("lease busy")
 )

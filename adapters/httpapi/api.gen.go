@@ -555,6 +555,11 @@ type RuntimeRecord struct {
 	// EngineEndpoint Example: http://galaxy-game-game-42:8080
 	EngineEndpoint string `json:"engine_endpoint"`
 
+	// EngineNode The swarm node the game is pinned to (its state lives there) when RTM runs engines as Swarm services (RTMANAGER_RUNTIME=swarm); null on the docker runtime.
+	//
+	// Example: 5qyvnhlw1bq3sr3qg1txbt3rk
+	EngineNode *string `json:"engine_node"`
+
 	// GameId Example: game-42
 	GameId    GameId     `json:"game_id"`
 	LastOpAt  time.Time  `json:"last_op_at"`

@@ -23,6 +23,7 @@ func toRuntimeRecord(r domain.Record) RuntimeRecord {
 		EngineEndpoint:     r.EngineEndpoint,
 		StatePath:          r.StatePath,
 		DockerNetwork:      r.DockerNetwork,
+		EngineNode:         nullable(r.EngineNode),
 		StartedAt:          utcPtr(r.StartedAt),
 		StoppedAt:          utcPtr(r.StoppedAt),
 		RemovedAt:          utcPtr(r.RemovedAt),

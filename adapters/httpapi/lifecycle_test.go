@@ -85,7 +85,7 @@ func TestLifecycleSuccessIsTheRecord(t *testing.T) {
 			want := map[string]any{
 				"game_id": "game-1", "status": "stopped", "current_container_id": nil, "current_image_ref": nil,
 				"engine_endpoint": "http://galaxy-game-game-1:8080", "state_path": "/var/lib/galaxy/games/game-1",
-				"docker_network": "galaxy-net", "started_at": "2031-03-14T15:10:26.535897Z",
+				"docker_network": "galaxy-net", "engine_node": nil, "started_at": "2031-03-14T15:10:26.535897Z",
 				"stopped_at": "2031-03-14T15:11:26.535897Z", "removed_at": nil,
 				"last_op_at": "2031-03-14T15:10:26.535897Z", "created_at": "2031-03-14T15:09:26.535897Z",
 			}

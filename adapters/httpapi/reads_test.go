@@ -106,7 +106,7 @@ func TestReadRuntimes(t *testing.T) {
 		want := map[string]any{
 			"game_id": "B-2", "status": "stopped", "current_container_id": nil, "current_image_ref": nil,
 			"engine_endpoint": "http://galaxy-game-B-2:8080", "state_path": "/var/lib/galaxy/games/B-2",
-			"docker_network": "galaxy-net", "started_at": "2031-03-14T15:10:26.535897Z",
+			"docker_network": "galaxy-net", "engine_node": nil, "started_at": "2031-03-14T15:10:26.535897Z",
 			"stopped_at": "2031-03-14T16:09:26.535897Z", "removed_at": nil,
 			"last_op_at": "2031-03-14T15:10:26.535897Z", "created_at": "2031-03-14T15:09:26.535897Z",
 		}

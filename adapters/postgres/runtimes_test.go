@@ -35,6 +35,7 @@ func TestRuntimeUpsert(t *testing.T) {
 		second.EngineEndpoint = "http://elsewhere:8080"
 		second.StatePath = "/srv/other"
 		second.DockerNetwork = "other-net"
+		second.EngineNode = "node-7"
 		second.CreatedAt = at(24 * time.Hour)
 
 		want := second

@@ -36,7 +36,7 @@ func New(cfg Config) *Dirs { return &Dirs{cfg: cfg} }
 // Ensure makes <root>/<gameID> exist with the configured mode and owner and
 // proves it writable with a probe file. The game id has been validated by
 // core (one path segment); the check here keeps the adapter safe on its own.
-func (d *Dirs) Ensure(ctx context.Context, gameID string) (ports.StateDir, error) {
+func (d *Dirs) Ensure(ctx context.Context, gameID, _ string) (ports.StateDir, error) {
 	if gameID == "" || gameID != filepath.Base(gameID) || gameID == "." || gameID == ".." {
 		return ports.StateDir{}, fmt.Errorf("game id %q is not one path segment", gameID)
 	}

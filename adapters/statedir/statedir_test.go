@@ -20,7 +20,7 @@ func TestEnsureCreatesTheDirectoryWithTheConfiguredModeAndLeavesNoProbe(t *testi
 	defer syscall.Umask(old)
 	d, root := newDirs(t)
 
-	got, err := d.Ensure(t.Context(), "g-1")
+	got, err := d.Ensure(t.Context(), "g-1", "")
 
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +47,7 @@ func TestEnsureReusesAnExistingDirectoryWithoutTouchingItsContent(t *testing.T) 
 		t.Fatal(err)
 	}
 
-	got, err := d.Ensure(t.Context(), "g-1")
+	got, err := d.Ensure(t.Context(), "g-1", "")
 
 	if err != nil || got.Created || got.Path != path {
 		t.Fatalf("Ensure = %+v, %v; want the existing directory, not created", got, err)
@@ -85,7 +85,7 @@ func TestEnsureRefusesUnusablePlaces(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			root := filepath.Join(t.TempDir(), "games")
 			d := tc.setup(t, root)
-			if _, err := d.Ensure(t.Context(), "g-1"); err == nil {
+			if _, err := d.Ensure(t.Context(), "g-1", ""); err == nil {
 				t.Fatal("Ensure succeeded on an unusable place")
 			}
 		})
@@ -96,7 +96,7 @@ func TestEnsureRefusesUnusablePlaces(t *testing.T) {
 		file := filepath.Join(root, "g-1")
 		_ = os.WriteFile(file, []byte("keep"), 0o600)
 		d := statedir.New(statedir.Config{Root: root, Mode: 0o750, OwnerUID: os.Getuid(), OwnerGID: os.Getgid()})
-		_, _ = d.Ensure(t.Context(), "g-1")
+		_, _ = d.Ensure(t.Context(), "g-1", "")
 		if b, err := os.ReadFile(file); err != nil || string(b) != "keep" {
 			t.Errorf("file = %q, %v; want it kept", b, err)
 		}
@@ -106,7 +106,7 @@ func TestEnsureRefusesUnusablePlaces(t *testing.T) {
 func TestEnsureRefusesAnIDThatIsNotOnePathSegment(t *testing.T) {
 	d, _ := newDirs(t)
 	for _, id := range []string{"", ".", "..", "a/b", "../x"} {
-		if _, err := d.Ensure(t.Context(), id); err == nil {
+		if _, err := d.Ensure(t.Context(), id, ""); err == nil {
 			t.Errorf("Ensure(%q) succeeded", id)
 		}
 	}
@@ -114,8 +114,8 @@ func TestEnsureRefusesAnIDThatIsNotOnePathSegment(t *testing.T) {
 
 func TestRemoveIfEmptyTakesBackOnlyAnEmptyStateDirectory(t *testing.T) {
 	d, root := newDirs(t)
-	empty, _ := d.Ensure(t.Context(), "empty")
-	full, _ := d.Ensure(t.Context(), "full")
+	empty, _ := d.Ensure(t.Context(), "empty", "")
+	full, _ := d.Ensure(t.Context(), "full", "")
 	if err := os.WriteFile(filepath.Join(full.Path, "save.dat"), []byte("turn 1"), 0o600); err != nil {
 		t.Fatal(err)
 	}

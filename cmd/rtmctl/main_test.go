@@ -106,7 +106,7 @@ func rtmctl(env map[string]string, args ...string) result {
 func record(game, status, container, image, stoppedAt string) string {
 	return fmt.Sprintf(`{"game_id":%[1]q,"status":%[2]q,"current_container_id":%[3]s,"current_image_ref":%[4]s,`+
 		`"engine_endpoint":"http://galaxy-game-%[1]s:8080","state_path":"/var/lib/galaxy/games/%[1]s",`+
-		`"docker_network":"galaxy-net","started_at":"2026-05-01T10:00:00Z","stopped_at":%[5]s,"removed_at":null,`+
+		`"docker_network":"galaxy-net","engine_node":null,"started_at":"2026-05-01T10:00:00Z","stopped_at":%[5]s,"removed_at":null,`+
 		`"last_op_at":"2026-05-01T10:00:00Z","created_at":"2026-04-30T09:00:00Z"}`,
 		game, status, orNull(container), orNull(image), orNull(stoppedAt))
 }
@@ -296,6 +296,7 @@ func TestTableOutputIsAlignedForPeople(t *testing.T) {
 				"engine_endpoint:       http://galaxy-game-game-42:8080\n" +
 				"state_path:            /var/lib/galaxy/games/game-42\n" +
 				"docker_network:        galaxy-net\n" +
+				"engine_node:           -\n" +
 				"started_at:            2026-05-01T10:00:00Z\n" +
 				"stopped_at:            2026-05-01T12:00:00Z\n" +
 				"removed_at:            -\n" +

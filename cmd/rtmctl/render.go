@@ -51,6 +51,7 @@ func printRecord(s *session, r *client.RuntimeRecord) {
 		{"engine_endpoint", r.EngineEndpoint},
 		{"state_path", r.StatePath},
 		{"docker_network", r.DockerNetwork},
+		{"engine_node", text(r.EngineNode)},
 		{"started_at", stamp(r.StartedAt)},
 		{"stopped_at", stamp(r.StoppedAt)},
 		{"removed_at", stamp(r.RemovedAt)},

@@ -20,11 +20,13 @@ type Record struct {
 	EngineEndpoint     string
 	StatePath          string
 	DockerNetwork      string
-	StartedAt          *time.Time
-	StoppedAt          *time.Time
-	RemovedAt          *time.Time
-	LastOpAt           time.Time
-	CreatedAt          time.Time
+	// EngineNode is the node the game is pinned to (swarm); "" on docker.
+	EngineNode string
+	StartedAt  *time.Time
+	StoppedAt  *time.Time
+	RemovedAt  *time.Time
+	LastOpAt   time.Time
+	CreatedAt  time.Time
 }
 
 // ContainerName is the Docker name (and hostname) of a game's engine container.

@@ -69,7 +69,8 @@ func (s *Service) inspectOwned(ctx context.Context, id string) (info ports.Conta
 
 // adopted is the record of an adopted container: running or stopped as
 // Docker says, its image from the engine_image_ref label (the reference it
-// was made from), its state directory from its bind mount, its times from
+// was made from), its state directory from its bind mount (on swarm its
+// volume, and its node from its pin), its times from
 // Docker's (a container that never ran is stopped as of now).
 func (s *Service) adopted(gameID string, info ports.ContainerInfo) *domain.Record {
 	now := s.d.Clock.Now()
@@ -81,7 +82,7 @@ func (s *Service) adopted(gameID string, info ports.ContainerInfo) *domain.Recor
 	if ref == "" {
 		ref = info.Image
 	}
-	rec := s.newRecord(gameID, st, info.ID, ref, info.Mounts[s.cfg.StateMountPath], now)
+	rec := s.newRecord(gameID, st, info.ID, plan{imageRef: ref, statePath: info.Mounts[s.cfg.StateMountPath], node: info.Node}, now)
 	if !info.StartedAt.IsZero() {
 		rec.StartedAt = &info.StartedAt
 	}

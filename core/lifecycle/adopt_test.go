@@ -95,14 +95,7 @@ func TestAdoptRecordsANeverStartedContainerStoppedNow(t *testing.T) {
 	f := newFixture(t)
 	c := unrecorded(f, false)
 	c.State, c.StartedAt, c.FinishedAt = "created", time.Time{}, time.Time{}
-	f.expectLease()
-	f.expectRecord(nil)
-	f.docker.EXPECT().InspectContainer(gomock.Any(), newCID).Return(c, nil)
-	_, got := f.expectUpsert(nil)
-
-	if changed, err := adopt(f); !changed || err != nil {
-		t.Fatalf("Adopt = %v, %v; want changed", changed, err)
-	}
+	got := adoptWithoutRecord(t, f, c)
 	if got.Status != domain.StatusStopped || got.StartedAt != nil || got.StoppedAt == nil || !got.StoppedAt.Equal(t0) {
 		t.Errorf("adopted record %+v: want stopped as of now, never started", *got)
 	}
@@ -187,4 +180,29 @@ func TestAnAdoptionThatLosesTheCompareAndSwapRecordsNothing(t *testing.T) {
 		t.Fatalf("Adopt = %v, %v; want nothing changed, no error", changed, err)
 	}
 	f.wantRows(game)
+}
+
+// An engine pinned to a node (swarm) keeps its node in the adopted record,
+// so its next start goes where its state is.
+func TestAdoptKeepsTheEnginesNode(t *testing.T) {
+	f := newFixture(t)
+	c := unrecorded(f, true)
+	c.Node = "node-a"
+	if got := adoptWithoutRecord(t, f, c); got.EngineNode != "node-a" {
+		t.Errorf("adopted record node %q, want node-a", got.EngineNode)
+	}
+}
+
+// adoptWithoutRecord adopts c, Docker's view of newCID, for a game without a
+// record, and returns the record written.
+func adoptWithoutRecord(t *testing.T, f *fixture, c ports.ContainerInfo) *domain.Record {
+	t.Helper()
+	f.expectLease()
+	f.expectRecord(nil)
+	f.docker.EXPECT().InspectContainer(gomock.Any(), newCID).Return(c, nil)
+	_, got := f.expectUpsert(nil)
+	if changed, err := adopt(f); !changed || err != nil {
+		t.Fatalf("Adopt = %v, %v; want changed", changed, err)
+	}
+	return got
 }

@@ -32,7 +32,7 @@ func (s *Service) containerSpec(gameID string, p plan, now time.Time) ports.Cont
 		},
 		NanoCPUs: p.limits.NanoCPUs, MemoryBytes: p.limits.MemoryBytes, PidsLimit: p.limits.PidsLimit,
 		HostStatePath: p.statePath, StateMountPath: s.cfg.StateMountPath,
-		LogDriver: s.cfg.LogDriver, LogOptions: s.cfg.LogOptions,
+		LogDriver: s.cfg.LogDriver, LogOptions: s.cfg.LogOptions, Node: p.node,
 	}
 	for k, v := range s.cfg.ExtraLabels {
 		if _, taken := spec.Labels[k]; !taken {

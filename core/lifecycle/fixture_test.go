@@ -76,10 +76,13 @@ type fixture struct {
 	fences  *mocks.MockJobFences
 	lobby   ports.LobbyClient
 
-	// dirCreated and dirErr script what StateDirs.Ensure answers.
+	// dirCreated and dirErr script what StateDirs.Ensure answers; node is
+	// the node it places a game without a pinned one on ("" as on docker).
 	dirCreated bool
 	dirErr     error
+	node       string
 	ensured    int      // Ensure calls
+	pins       []string // the pinned node of every Ensure call
 	dropped    []string // RemoveIfEmpty paths
 
 	mu      sync.Mutex
@@ -155,14 +158,19 @@ func newFixture(t *testing.T) *fixture {
 	// The state directory port behaves like a directory that exists already
 	// unless a test says otherwise; its calls are counted for assertions.
 	f.dirs = mocks.NewMockStateDirs(ctrl)
-	f.dirs.EXPECT().Ensure(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, id string) (ports.StateDir, error) {
+	f.dirs.EXPECT().Ensure(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, id, pinned string) (ports.StateDir, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		f.ensured++
+		f.pins = append(f.pins, pinned)
 		if f.dirErr != nil {
 			return ports.StateDir{}, f.dirErr
 		}
-		return ports.StateDir{Path: filepath.Join(stateRoot, id), Created: f.dirCreated}, nil
+		node := pinned
+		if node == "" {
+			node = f.node
+		}
+		return ports.StateDir{Path: filepath.Join(stateRoot, id), Created: f.dirCreated, Node: node}, nil
 	}).AnyTimes()
 	f.dirs.EXPECT().RemoveIfEmpty(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, path string) error {
 		f.mu.Lock()

@@ -47,7 +47,7 @@ func (s *Service) patch(ctx context.Context, o *op, next domain.ImageRef) (done,
 	}
 	previous := rec.CurrentImageRef
 	o.details = map[string]any{"from_image_ref": previous, "to_image_ref": o.imageRef, "rolled_back": false}
-	p, err := s.prepare(ctx, o, o.imageRef)
+	p, err := s.prepare(ctx, o, o.imageRef, rec.EngineNode)
 	if err != nil {
 		return done{}, err
 	}
@@ -72,7 +72,7 @@ func (s *Service) rollback(ctx context.Context, o *op, previousRef string) (done
 	if err != nil || !found {
 		return done{}, errors.New("runtime record unreadable")
 	}
-	p, err := s.prepare(ctx, o, previousRef)
+	p, err := s.prepare(ctx, o, previousRef, rec.EngineNode)
 	if err == nil {
 		var d done
 		d, err = s.inner(ctx, o, domain.OpStart, previousRef, func(ctx context.Context, c *op) (done, error) {

@@ -18,14 +18,17 @@ type plan struct {
 	// that leaves no container may take it back (while it is empty).
 	stateCreated bool
 	limits       limits.Limits
+	// node is where the game runs and its state lives (swarm); "" on docker.
+	node string
 }
 
 // prepare does the pre-flight of a start: reference, allow-list, network,
 // image presence per pull policy, limit labels, and last the state directory —
 // the one step that changes the host, so a start refused for anything else
 // neither creates nor alters a directory. Patch runs it before stopping the
-// old engine so a bad new image never takes a game down.
-func (s *Service) prepare(ctx context.Context, o *op, imageRef string) (plan, error) {
+// old engine so a bad new image never takes a game down. pinned is the node
+// the game's record names ("" for none): the state step keeps the game there.
+func (s *Service) prepare(ctx context.Context, o *op, imageRef, pinned string) (plan, error) {
 	ref, err := domain.ParseImageRef(imageRef)
 	if err != nil {
 		return plan{}, domain.Errorf(domain.CodeStartConfigInvalid, "%v", err)
@@ -48,11 +51,15 @@ func (s *Service) prepare(ctx context.Context, o *op, imageRef string) (plan, er
 	if err != nil {
 		return plan{}, domain.Errorf(domain.CodeStartConfigInvalid, "%v", err)
 	}
-	dir, err := s.d.StateDirs.Ensure(ctx, o.gameID)
-	if err != nil {
-		return plan{}, domain.Errorf(domain.CodeStartConfigInvalid, "state directory: %v", err)
+	dir, err := s.d.StateDirs.Ensure(ctx, o.gameID, pinned)
+	switch {
+	case errors.Is(err, ports.ErrNoEngineHost):
+		// Nothing is created anywhere: a game never starts away from its state.
+		return plan{}, domain.Errorf(domain.CodeStartConfigInvalid, "%v", err)
+	case err != nil:
+		return plan{}, dockerErr(domain.CodeStartConfigInvalid, "state directory", err)
 	}
-	return plan{imageRef: imageRef, statePath: dir.Path, stateCreated: dir.Created, limits: lim}, nil
+	return plan{imageRef: imageRef, statePath: dir.Path, stateCreated: dir.Created, limits: lim, node: dir.Node}, nil
 }
 
 // ensureImage makes the image present according to the pull policy and

@@ -56,11 +56,11 @@ func (s *Service) setStatus(ctx context.Context, u ports.StatusUpdate) (domain.R
 	return s.d.Records.UpdateStatus(ctx, u)
 }
 
-func (s *Service) newRecord(gameID string, st domain.Status, containerID, imageRef, statePath string, at time.Time) domain.Record {
+func (s *Service) newRecord(gameID string, st domain.Status, containerID string, p plan, at time.Time) domain.Record {
 	return domain.Record{
-		GameID: gameID, Status: st, CurrentContainerID: containerID, CurrentImageRef: imageRef,
-		EngineEndpoint: domain.EngineEndpoint(gameID), StatePath: statePath, DockerNetwork: s.cfg.Network,
-		LastOpAt: at, CreatedAt: at,
+		GameID: gameID, Status: st, CurrentContainerID: containerID, CurrentImageRef: p.imageRef,
+		EngineEndpoint: domain.EngineEndpoint(gameID), StatePath: p.statePath, DockerNetwork: s.cfg.Network,
+		EngineNode: p.node, LastOpAt: at, CreatedAt: at,
 	}
 }
 

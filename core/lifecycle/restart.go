@@ -16,7 +16,7 @@ func (s *Service) Restart(ctx context.Context, in RestartInput) domain.Result {
 			return done{}, err
 		}
 		o.imageRef = rec.CurrentImageRef
-		p, err := s.prepare(ctx, o, rec.CurrentImageRef)
+		p, err := s.prepare(ctx, o, rec.CurrentImageRef, rec.EngineNode)
 		if err != nil {
 			return done{}, err
 		}

@@ -42,7 +42,11 @@ func (s *Service) runStart(ctx context.Context, o *op, prev *domain.Record) (don
 		return done{}, domain.Errorf(domain.CodeConflict, "game is running %s; stop it or patch it first", prev.CurrentImageRef)
 	}
 	s.lobbyDiagnostics(o)
-	p, err := s.prepare(ctx, o, o.imageRef)
+	pinned := ""
+	if prev != nil {
+		pinned = prev.EngineNode
+	}
+	p, err := s.prepare(ctx, o, o.imageRef, pinned)
 	if err != nil {
 		return done{}, err
 	}
@@ -71,7 +75,7 @@ func (s *Service) launch(ctx context.Context, o *op, p plan, prev *domain.Record
 	if o.leaseLost() {
 		return done{}, s.unrecorded(ctx, o, p, id, errLeaseLost)
 	}
-	rec := s.newRecord(o.gameID, domain.StatusRunning, id, p.imageRef, p.statePath, now)
+	rec := s.newRecord(o.gameID, domain.StatusRunning, id, p, now)
 	rec.StartedAt = &now
 	stored, err := s.installRunning(ctx, prev, rec)
 	if err != nil {
@@ -102,7 +106,7 @@ func (s *Service) parkNotReady(ctx context.Context, o *op, p plan, prev *domain.
 		return done{}, failed
 	}
 	now := s.d.Clock.Now()
-	rec := s.newRecord(o.gameID, domain.StatusStopped, id, p.imageRef, p.statePath, now)
+	rec := s.newRecord(o.gameID, domain.StatusStopped, id, p, now)
 	rec.StoppedAt = &now
 	stored, err := s.d.Records.UpsertIf(ctx, rec, expectation(prev))
 	if err != nil {

@@ -3,6 +3,7 @@ package lifecycle_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"strconv"
@@ -169,6 +170,10 @@ func TestStartPreflightRefusalsAreStartConfigInvalidAndCreateNothing(t *testing.
 		{"state directory unusable", ref100, func(f *fixture) {
 			f.dirErr = errors.New("mkdir /srv/galaxy/games/g-1: not a directory")
 			f.expectPreflight(ref100) // the state directory is the last pre-flight step
+		}},
+		{"no node may run the engine", ref100, func(f *fixture) {
+			f.dirErr = fmt.Errorf("no node labelled com.galaxy.engine-host=true is ready: %w", ports.ErrNoEngineHost)
+			f.expectPreflight(ref100)
 		}},
 		{"unparsable cpu label", ref100, func(f *fixture) {
 			gomock.InOrder(f.expectNetwork(), f.expectImage(ref100, map[string]string{limits.LabelCPU: "lots"}))
@@ -778,4 +783,49 @@ func TestStartParkingRemovesAnEngineThatWillNotStop(t *testing.T) {
 	f.expectUpsert(nil)
 
 	wantResult(t, start(f, ref100), domain.CodeContainerStartFailed)
+}
+
+// TestAGameStaysOnTheNodeItsStateLivesOn: on a runtime with nodes, a new game
+// runs where the state port places it, and its record says so; every later
+// launch asks for that node again, so the engine never starts away from its
+// state.
+func TestAGameStaysOnTheNodeItsStateLivesOn(t *testing.T) {
+	t.Run("a new game is placed and the record names its node", func(t *testing.T) {
+		f := newFixture(t)
+		f.node = "node-a"
+		specs := f.expectFreshStart(ref100, newCID)
+		_, stored := f.expectUpsert(nil)
+		f.expectStarted(newCID, ref100)
+
+		wantResult(t, start(f, ref100), domain.CodeNone)
+		if got := specs.last(t).Node; got != "node-a" {
+			t.Errorf("container spec node %q, want node-a", got)
+		}
+		if stored.EngineNode != "node-a" {
+			t.Errorf("record node %q, want node-a", stored.EngineNode)
+		}
+		if !slices.Equal(f.pins, []string{""}) {
+			t.Errorf("pinned nodes asked for %q, want none for a new game", f.pins)
+		}
+	})
+	t.Run("a restart keeps the recorded node", func(t *testing.T) {
+		f := newFixture(t)
+		f.node = "node-other" // where a new game would go; this one is pinned
+		prev := f.rec(domain.StatusRunning, ref100, oldCID)
+		prev.EngineNode = "node-b"
+		f.expectLease()
+		f.expectRecord(&prev)
+		var got ports.ContainerSpec
+		rm := f.expectInnerStop(prev, ref100)
+		gomock.InOrder(rm, f.docker.EXPECT().CreateContainer(gomock.Any(), gomock.Any()).DoAndReturn(
+			func(_ context.Context, spec ports.ContainerSpec) (string, error) { got = spec; return newCID, nil }),
+			f.expectStartContainer(newCID, nil), f.expectReady(endpoint),
+			f.expectCAS(stopped(prev), casUpdate(domain.StatusStopped, domain.StatusRunning, oldCID, newCID, ref100), nil))
+		f.expectStarted(newCID, ref100)
+
+		wantResult(t, restart(f), domain.CodeNone)
+		if got.Node != "node-b" || !slices.Equal(f.pins, []string{"node-b"}) {
+			t.Errorf("spec node %q, pinned nodes asked for %q; want node-b", got.Node, f.pins)
+		}
+	})
 }

@@ -34,6 +34,12 @@ type Streams struct {
 	MaxLen              int64
 }
 
+// Values of RTMANAGER_RUNTIME.
+const (
+	RuntimeDocker = "docker"
+	RuntimeSwarm  = "swarm"
+)
+
 // Config is the whole service configuration.
 type Config struct {
 	InternalHTTPAddr string
@@ -50,6 +56,8 @@ type Config struct {
 	// Deployment is the com.galaxy.deployment label value: RTM's containers
 	// are those carrying it beside the owner label (contract §3).
 	Deployment string
+	// Runtime says what runs engines: RuntimeDocker or RuntimeSwarm.
+	Runtime string
 
 	GameStateRoot        string
 	GameStateDirMode     os.FileMode
@@ -121,6 +129,7 @@ var variables = []Var{
 	{"DOCKER_HOST", "unix:///var/run/docker.sock", "URL", "Docker daemon: unix:///path or tcp://host:port"},
 	{"DOCKER_NETWORK", "galaxy-net", "name", "user-defined network engines join; must exist, RTM never creates it"},
 	{"DEPLOYMENT", "default", "label value", "com.galaxy.deployment of this deployment's engines; only containers carrying it and the owner label are RTM's"},
+	{"RUNTIME", "docker", "docker, swarm", "what runs engines: plain containers, or Swarm services on the nodes labelled com.galaxy.engine-host=true"},
 	{"DOCKER_CALL_TIMEOUT", "30s", "duration", "bound of every Docker call except pulls"},
 	{"IMAGE_PULL_TIMEOUT", "10m", "duration", "bound of one image pull"},
 	{"DOCKER_START_CONCURRENCY", "4", "count", "container create+start pairs in flight on the host; more wait"},
@@ -203,6 +212,7 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 		DockerHost:             p.dockerHost("DOCKER_HOST"),
 		DockerNetwork:          p.nonEmpty("DOCKER_NETWORK"),
 		Deployment:             p.labelValue("DEPLOYMENT"),
+		Runtime:                p.oneOf("RUNTIME", RuntimeDocker, RuntimeSwarm),
 		DockerCallTimeout:      p.duration("DOCKER_CALL_TIMEOUT"),
 		ImagePullTimeout:       p.duration("IMAGE_PULL_TIMEOUT"),
 		DockerStartConcurrency: p.intRange("DOCKER_START_CONCURRENCY", 1, 1024),

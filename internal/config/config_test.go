@@ -26,6 +26,7 @@ func TestDefaultsAreTheContracts(t *testing.T) {
 		{"redis", c.RedisAddr, "127.0.0.1:6379"},
 		{"network", c.DockerNetwork, "galaxy-net"},
 		{"deployment", c.Deployment, "default"},
+		{"runtime", c.Runtime, "docker"},
 		{"state root", c.GameStateRoot, "/var/lib/galaxy/games"},
 		{"pull", string(c.ImagePullPolicy), "if_missing"},
 		{"cpu", c.DefaultLimits.NanoCPUs, int64(1e9)},
@@ -100,6 +101,8 @@ func TestEachInvalidValueStopsBootWithOneLineNamingTheVariable(t *testing.T) {
 		{"lease", "GAME_LEASE_TTL_SECONDS", "0"},
 		{"engine", "ENGINE_READY_TIMEOUT", "never"},
 		{"engine", "ENGINE_ADDRESS", "dns"},
+		{"runtime", "RUNTIME", "kubernetes"},
+		{"runtime", "RUNTIME", "Swarm"},
 		{"jobs", "JOB_CONCURRENCY", "0"},
 		{"streams", "STREAM_START_JOBS", ""},
 		{"streams", "STREAM_STOP_JOBS", ""},
@@ -189,6 +192,7 @@ func TestListsAndOverridesAreParsed(t *testing.T) {
 		Prefix + "ENGINE_ADDRESS":          "container_ip",
 		Prefix + "LOBBY_INTERNAL_BASE_URL": "http://lobby:8080/",
 		Prefix + "DEFAULT_MEMORY":          "1g",
+		Prefix + "RUNTIME":                 "swarm",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -196,7 +200,7 @@ func TestListsAndOverridesAreParsed(t *testing.T) {
 	if len(c.AllowedImagePrefixes) != 2 || c.AllowedImagePrefixes[1] != "registry.local/galaxy" {
 		t.Errorf("prefixes: %q", c.AllowedImagePrefixes)
 	}
-	if c.GameStateDirMode != 0o700 || c.EngineAddress != "container_ip" || c.LobbyBaseURL != "http://lobby:8080" || c.DefaultLimits.MemoryBytes != 1<<30 {
+	if c.GameStateDirMode != 0o700 || c.EngineAddress != "container_ip" || c.Runtime != RuntimeSwarm || c.LobbyBaseURL != "http://lobby:8080" || c.DefaultLimits.MemoryBytes != 1<<30 {
 		t.Errorf("overrides not applied: %+v", c)
 	}
 }

@@ -42,18 +42,18 @@ func (m *MockStateDirs) EXPECT() *MockStateDirsMockRecorder {
 }
 
 // Ensure mocks base method.
-func (m *MockStateDirs) Ensure(ctx context.Context, gameID string) (ports.StateDir, error) {
+func (m *MockStateDirs) Ensure(ctx context.Context, gameID, pinned string) (ports.StateDir, error) {
 	m.ctrl.T.Helper()
-	ret := m.ctrl.Call(m, "Ensure", ctx, gameID)
+	ret := m.ctrl.Call(m, "Ensure", ctx, gameID, pinned)
 	ret0, _ := ret[0].(ports.StateDir)
 	ret1, _ := ret[1].(error)
 	return ret0, ret1
 }
 
 // Ensure indicates an expected call of Ensure.
-func (mr *MockStateDirsMockRecorder) Ensure(ctx, gameID any) *gomock.Call {
+func (mr *MockStateDirsMockRecorder) Ensure(ctx, gameID, pinned any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
-	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Ensure", reflect.TypeOf((*MockStateDirs)(nil).Ensure), ctx, gameID)
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Ensure", reflect.TypeOf((*MockStateDirs)(nil).Ensure), ctx, gameID, pinned)
 }
 
 // RemoveIfEmpty mocks base method.

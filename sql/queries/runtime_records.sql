@@ -19,10 +19,10 @@ LIMIT sqlc.arg(row_limit);
 -- name: UpsertRuntimeRecord :one
 INSERT INTO runtime_records (
     game_id, status, current_container_id, current_image_ref, engine_endpoint,
-    state_path, docker_network, started_at, stopped_at, removed_at, last_op_at, created_at
+    state_path, docker_network, engine_node, started_at, stopped_at, removed_at, last_op_at, created_at
 ) VALUES (
     sqlc.arg(game_id), sqlc.arg(status), sqlc.narg(current_container_id), sqlc.narg(current_image_ref),
-    sqlc.arg(engine_endpoint), sqlc.arg(state_path), sqlc.arg(docker_network),
+    sqlc.arg(engine_endpoint), sqlc.arg(state_path), sqlc.arg(docker_network), sqlc.narg(engine_node),
     sqlc.narg(started_at), sqlc.narg(stopped_at), sqlc.narg(removed_at),
     sqlc.arg(last_op_at), sqlc.arg(created_at)
 )
@@ -33,6 +33,7 @@ ON CONFLICT (game_id) DO UPDATE SET
     engine_endpoint      = EXCLUDED.engine_endpoint,
     state_path           = EXCLUDED.state_path,
     docker_network       = EXCLUDED.docker_network,
+    engine_node          = EXCLUDED.engine_node,
     started_at           = EXCLUDED.started_at,
     stopped_at           = EXCLUDED.stopped_at,
     removed_at           = EXCLUDED.removed_at,

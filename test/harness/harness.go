@@ -2,7 +2,8 @@
 // PostgreSQL (a fresh schema), Redis (streams private to the test), Docker
 // engine and sample engine images, for the integration tests and benchmarks.
 // Everything a harness creates — containers, schema, stream keys, state
-// directories — is removed when the test ends.
+// directories, and on swarm (Env RUNTIME=swarm) services and state volumes —
+// is removed when the test ends.
 package harness
 
 import (
@@ -185,6 +186,13 @@ func (s *Service) removeContainers() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for _, id := range ids {
+		// On swarm a game leaves a service (until cleanup) and a state
+		// volume (always) besides its task containers.
+		if s.Config.Runtime == config.RuntimeSwarm {
+			if err := testenv.RemoveSwarmGame(ctx, s.Docker, id); err != nil {
+				s.t.Errorf("harness: remove swarm game %s: %v", id, err)
+			}
+		}
 		for _, c := range s.Containers(id) {
 			if err := s.Docker.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}); err != nil {
 				s.t.Errorf("harness: remove container %s: %v", c.ID, err)

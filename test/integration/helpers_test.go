@@ -142,7 +142,13 @@ func engineURL(t *testing.T, s *harness.Service, containerID string) string {
 
 func engineCounter(t *testing.T, s *harness.Service, containerID, method string) counter {
 	t.Helper()
-	req, _ := http.NewRequest(method, engineURL(t, s, containerID)+"/counter", nil)
+	return readCounter(t, engineURL(t, s, containerID), method)
+}
+
+// readCounter asks the engine at baseURL for its counter (POST increments it).
+func readCounter(t *testing.T, baseURL, method string) counter {
+	t.Helper()
+	req, _ := http.NewRequest(method, baseURL+"/counter", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("engine counter: %v", err)

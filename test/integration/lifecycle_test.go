@@ -19,7 +19,42 @@ import (
 func TestLifecycleWalk(t *testing.T) {
 	s := harness.Start(t, harness.Options{})
 	id := s.GameID("walk")
+	statePath := filepath.Join(s.StateRoot, id)
+	walk(t, s, id, walkRuntime{
+		statePath: statePath,
+		checkEngine: func(t *testing.T, cid, ref string) {
+			checkContainer(t, s, id, cid, ref, statePath)
+		},
+		counter: func(t *testing.T, cid, method string) counter { return engineCounter(t, s, cid, method) },
+		stopped: func(t *testing.T, cid string) {
+			if ci := inspect(t, s, cid); ci.State.Running {
+				t.Error("container still running after stop")
+			}
+		},
+		engines:  func(t *testing.T) int { return len(s.Containers(id)) },
+		stateDir: func(*testing.T) string { return statePath },
+	})
+}
 
+// walkRuntime is what the lifecycle walk asks of the runtime under test.
+type walkRuntime struct {
+	statePath, node string // the record's state_path and engine_node ("": null)
+	// checkEngine checks the contract's model on the running engine cid.
+	checkEngine func(t *testing.T, cid, ref string)
+	// counter reads the engine's persisted counter (POST increments it).
+	counter func(t *testing.T, cid, method string) counter
+	// stopped checks the stopped engine cid is kept, not running.
+	stopped func(t *testing.T, cid string)
+	// engines counts the game's containers (docker) or services (swarm).
+	engines func(t *testing.T) int
+	// stateDir is where the game's state files are on this host.
+	stateDir func(t *testing.T) string
+}
+
+// walk is the lifecycle walk on one runtime: the record, the operation log,
+// the health stream and the engine's state at each step.
+func walk(t *testing.T, s *harness.Service, id string, w walkRuntime) {
+	t.Helper()
 	// start
 	r := start(t, s, id, "galaxy/game:1.0.0", "X-Galaxy-Caller", "gm", "X-Request-Id", "req-start-1")
 	expect(t, r, 200, "")
@@ -28,11 +63,10 @@ func TestLifecycleWalk(t *testing.T) {
 	}
 	rec := r.Body
 	cid := str(rec, "current_container_id")
-	statePath := filepath.Join(s.StateRoot, id)
 	wantRec := map[string]string{
 		"game_id": id, "status": "running", "current_image_ref": "galaxy/game:1.0.0",
-		"engine_endpoint": "http://galaxy-game-" + id + ":8080", "state_path": statePath,
-		"docker_network": s.Config.DockerNetwork,
+		"engine_endpoint": "http://galaxy-game-" + id + ":8080", "state_path": w.statePath,
+		"docker_network": s.Config.DockerNetwork, "engine_node": w.node,
 	}
 	for k, v := range wantRec {
 		if str(rec, k) != v {
@@ -43,7 +77,7 @@ func TestLifecycleWalk(t *testing.T) {
 		t.Errorf("record after start: %s", r.Raw)
 	}
 	createdAt := str(rec, "created_at")
-	checkContainer(t, s, id, cid, "galaxy/game:1.0.0", statePath)
+	w.checkEngine(t, cid, "galaxy/game:1.0.0")
 
 	ops := operations(t, s, id)
 	if len(ops) != 1 || str(ops[0], "op_kind") != "start" || str(ops[0], "op_source") != "gm_rest" ||
@@ -67,8 +101,7 @@ func TestLifecycleWalk(t *testing.T) {
 	}
 	// The sample engine counts each boot and each POST /counter in a file
 	// under GAME_STATE_PATH: the numbers only grow if the state survives.
-	c := engineCounter(t, s, cid, http.MethodPost)
-	if c.Boots != 1 || c.Counter != 2 {
+	if c := w.counter(t, cid, http.MethodPost); c.Boots != 1 || c.Counter != 2 {
 		t.Errorf("counter after first boot and one increment: %+v", c)
 	}
 
@@ -78,22 +111,20 @@ func TestLifecycleWalk(t *testing.T) {
 	if str(r.Body, "status") != "stopped" || r.Body["stopped_at"] == nil || str(r.Body, "current_container_id") != cid {
 		t.Errorf("record after stop: %s", r.Raw)
 	}
-	if ci := inspect(t, s, cid); ci.State.Running {
-		t.Error("container still running after stop")
-	}
+	w.stopped(t, cid)
 
 	// restart: inner stop (a replay: already stopped), removal, inner start
 	r = call(t, s, http.MethodPost, rt(id)+"/restart", nil, "X-Galaxy-Caller", "admin")
 	expect(t, r, 200, "")
 	cid2 := str(r.Body, "current_container_id")
-	if str(r.Body, "status") != "running" || cid2 == "" || cid2 == cid {
+	if str(r.Body, "status") != "running" || cid2 == "" || cid2 == cid || str(r.Body, "engine_node") != w.node {
 		t.Fatalf("record after restart: %s", r.Raw)
 	}
-	if len(s.Containers(id)) != 1 {
-		t.Errorf("restart left %d containers, want 1", len(s.Containers(id)))
+	if n := w.engines(t); n != 1 {
+		t.Errorf("restart left %d engines, want 1", n)
 	}
-	checkContainer(t, s, id, cid2, "galaxy/game:1.0.0", statePath)
-	if c := engineCounter(t, s, cid2, http.MethodGet); c.Boots != 2 || c.Counter != 3 {
+	w.checkEngine(t, cid2, "galaxy/game:1.0.0")
+	if c := w.counter(t, cid2, http.MethodGet); c.Boots != 2 || c.Counter != 3 {
 		t.Errorf("state after restart: %+v, want boots 2 and counter 3", c)
 	}
 	checkCorrelated(t, operations(t, s, id), "restart", []string{"stop", "start"})
@@ -105,8 +136,8 @@ func TestLifecycleWalk(t *testing.T) {
 	if str(r.Body, "current_image_ref") != "galaxy/game:1.0.1" || cid3 == cid2 || str(r.Body, "created_at") != createdAt {
 		t.Fatalf("record after patch: %s", r.Raw)
 	}
-	checkContainer(t, s, id, cid3, "galaxy/game:1.0.1", statePath)
-	if c := engineCounter(t, s, cid3, http.MethodGet); c.Boots != 3 || c.Counter != 4 {
+	w.checkEngine(t, cid3, "galaxy/game:1.0.1")
+	if c := w.counter(t, cid3, http.MethodGet); c.Boots != 3 || c.Counter != 4 {
 		t.Errorf("state after patch: %+v, want boots 3 and counter 4", c)
 	}
 	checkCorrelated(t, operations(t, s, id), "patch", []string{"stop", "start"})
@@ -122,15 +153,12 @@ func TestLifecycleWalk(t *testing.T) {
 	if str(r.Body, "status") != "removed" || r.Body["removed_at"] == nil {
 		t.Errorf("record after cleanup: %s", r.Raw)
 	}
-	if n := len(s.Containers(id)); n != 0 {
-		t.Errorf("cleanup left %d containers", n)
+	if n := w.engines(t); n != 0 {
+		t.Errorf("cleanup left %d engines", n)
 	}
-	if _, err := os.Stat(filepath.Join(statePath)); err != nil {
-		t.Errorf("cleanup must leave the state directory: %v", err)
-	}
-	entries, _ := os.ReadDir(statePath)
-	if len(entries) == 0 {
-		t.Error("the engine's state files are gone")
+	// Cleanup keeps the state, with the engine's files.
+	if entries, err := os.ReadDir(w.stateDir(t)); err != nil || len(entries) == 0 {
+		t.Errorf("the engine's state files are gone: %d entries, %v", len(entries), err)
 	}
 	if got := operations(t, s, id)[0]; str(got, "op_kind") != "cleanup_container" || str(got, "outcome") != "success" {
 		t.Errorf("last operation: %v", got)

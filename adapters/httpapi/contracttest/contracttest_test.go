@@ -28,7 +28,7 @@ func (r *recorder) Errorf(format string, args ...any) {
 func (r *recorder) Helper() {}
 
 const record = `{"game_id":"g","status":"running","current_container_id":"c","current_image_ref":"galaxy/game:1.0.0",
-"engine_endpoint":"http://galaxy-game-g:8080","state_path":"/s/g","docker_network":"galaxy-net",
+"engine_endpoint":"http://galaxy-game-g:8080","state_path":"/s/g","docker_network":"galaxy-net","engine_node":null,
 "started_at":"2031-03-14T15:09:26Z","stopped_at":null,"removed_at":null,
 "last_op_at":"2031-03-14T15:09:26Z","created_at":"2031-03-14T15:09:26Z"}`
 

@@ -56,4 +56,5 @@ type RuntimeRecord struct {
 	RemovedAt          pgtype.Timestamptz
 	LastOpAt           pgtype.Timestamptz
 	CreatedAt          pgtype.Timestamptz
+	EngineNode         pgtype.Text
 }

@@ -43,7 +43,7 @@ func (q *Queries) CountRuntimeRecordsByStatus(ctx context.Context) ([]CountRunti
 }
 
 const getRuntimeRecord = `-- name: GetRuntimeRecord :one
-SELECT game_id, status, current_container_id, current_image_ref, engine_endpoint, state_path, docker_network, started_at, stopped_at, removed_at, last_op_at, created_at FROM runtime_records
+SELECT game_id, status, current_container_id, current_image_ref, engine_endpoint, state_path, docker_network, started_at, stopped_at, removed_at, last_op_at, created_at, engine_node FROM runtime_records
 WHERE game_id = $1
 `
 
@@ -63,12 +63,13 @@ func (q *Queries) GetRuntimeRecord(ctx context.Context, gameID string) (RuntimeR
 		&i.RemovedAt,
 		&i.LastOpAt,
 		&i.CreatedAt,
+		&i.EngineNode,
 	)
 	return i, err
 }
 
 const listRuntimeRecords = `-- name: ListRuntimeRecords :many
-SELECT game_id, status, current_container_id, current_image_ref, engine_endpoint, state_path, docker_network, started_at, stopped_at, removed_at, last_op_at, created_at FROM runtime_records
+SELECT game_id, status, current_container_id, current_image_ref, engine_endpoint, state_path, docker_network, started_at, stopped_at, removed_at, last_op_at, created_at, engine_node FROM runtime_records
 WHERE game_id > $1::text
   AND ($2::text IS NULL OR status = $2::text)
 ORDER BY game_id
@@ -105,6 +106,7 @@ func (q *Queries) ListRuntimeRecords(ctx context.Context, arg ListRuntimeRecords
 			&i.RemovedAt,
 			&i.LastOpAt,
 			&i.CreatedAt,
+			&i.EngineNode,
 		); err != nil {
 			return nil, err
 		}
@@ -117,7 +119,7 @@ func (q *Queries) ListRuntimeRecords(ctx context.Context, arg ListRuntimeRecords
 }
 
 const listStoppedBefore = `-- name: ListStoppedBefore :many
-SELECT game_id, status, current_container_id, current_image_ref, engine_endpoint, state_path, docker_network, started_at, stopped_at, removed_at, last_op_at, created_at FROM runtime_records
+SELECT game_id, status, current_container_id, current_image_ref, engine_endpoint, state_path, docker_network, started_at, stopped_at, removed_at, last_op_at, created_at, engine_node FROM runtime_records
 WHERE status = 'stopped' AND last_op_at < $1::timestamptz
 ORDER BY last_op_at, game_id
 LIMIT $2
@@ -152,6 +154,7 @@ func (q *Queries) ListStoppedBefore(ctx context.Context, arg ListStoppedBeforePa
 			&i.RemovedAt,
 			&i.LastOpAt,
 			&i.CreatedAt,
+			&i.EngineNode,
 		); err != nil {
 			return nil, err
 		}
@@ -200,7 +203,7 @@ WHERE game_id = $5
   AND status = $6::text
   AND ($7::text IS NULL
        OR current_container_id = $7::text)
-RETURNING game_id, status, current_container_id, current_image_ref, engine_endpoint, state_path, docker_network, started_at, stopped_at, removed_at, last_op_at, created_at
+RETURNING game_id, status, current_container_id, current_image_ref, engine_endpoint, state_path, docker_network, started_at, stopped_at, removed_at, last_op_at, created_at, engine_node
 `
 
 type UpdateRuntimeStatusParams struct {
@@ -242,6 +245,7 @@ func (q *Queries) UpdateRuntimeStatus(ctx context.Context, arg UpdateRuntimeStat
 		&i.RemovedAt,
 		&i.LastOpAt,
 		&i.CreatedAt,
+		&i.EngineNode,
 	)
 	return i, err
 }
@@ -249,12 +253,12 @@ func (q *Queries) UpdateRuntimeStatus(ctx context.Context, arg UpdateRuntimeStat
 const upsertRuntimeRecord = `-- name: UpsertRuntimeRecord :one
 INSERT INTO runtime_records (
     game_id, status, current_container_id, current_image_ref, engine_endpoint,
-    state_path, docker_network, started_at, stopped_at, removed_at, last_op_at, created_at
+    state_path, docker_network, engine_node, started_at, stopped_at, removed_at, last_op_at, created_at
 ) VALUES (
     $1, $2, $3, $4,
-    $5, $6, $7,
-    $8, $9, $10,
-    $11, $12
+    $5, $6, $7, $8,
+    $9, $10, $11,
+    $12, $13
 )
 ON CONFLICT (game_id) DO UPDATE SET
     status               = EXCLUDED.status,
@@ -263,15 +267,16 @@ ON CONFLICT (game_id) DO UPDATE SET
     engine_endpoint      = EXCLUDED.engine_endpoint,
     state_path           = EXCLUDED.state_path,
     docker_network       = EXCLUDED.docker_network,
+    engine_node          = EXCLUDED.engine_node,
     started_at           = EXCLUDED.started_at,
     stopped_at           = EXCLUDED.stopped_at,
     removed_at           = EXCLUDED.removed_at,
     last_op_at           = EXCLUDED.last_op_at
-WHERE $13::text IS NULL
-   OR (runtime_records.status = $13::text
-       AND ($14::text IS NULL
-            OR runtime_records.current_container_id = $14::text))
-RETURNING game_id, status, current_container_id, current_image_ref, engine_endpoint, state_path, docker_network, started_at, stopped_at, removed_at, last_op_at, created_at
+WHERE $14::text IS NULL
+   OR (runtime_records.status = $14::text
+       AND ($15::text IS NULL
+            OR runtime_records.current_container_id = $15::text))
+RETURNING game_id, status, current_container_id, current_image_ref, engine_endpoint, state_path, docker_network, started_at, stopped_at, removed_at, last_op_at, created_at, engine_node
 `
 
 type UpsertRuntimeRecordParams struct {
@@ -282,6 +287,7 @@ type UpsertRuntimeRecordParams struct {
 	EngineEndpoint     string
 	StatePath          string
 	DockerNetwork      string
+	EngineNode         pgtype.Text
 	StartedAt          pgtype.Timestamptz
 	StoppedAt          pgtype.Timestamptz
 	RemovedAt          pgtype.Timestamptz
@@ -305,6 +311,7 @@ func (q *Queries) UpsertRuntimeRecord(ctx context.Context, arg UpsertRuntimeReco
 		arg.EngineEndpoint,
 		arg.StatePath,
 		arg.DockerNetwork,
+		arg.EngineNode,
 		arg.StartedAt,
 		arg.StoppedAt,
 		arg.RemovedAt,
@@ -327,6 +334,7 @@ func (q *Queries) UpsertRuntimeRecord(ctx context.Context, arg UpsertRuntimeReco
 		&i.RemovedAt,
 		&i.LastOpAt,
 		&i.CreatedAt,
+		&i.EngineNode,
 	)
 	return i, err
 }
