@@ -15,11 +15,33 @@ type HealthStore struct {
 // Upsert stores the snapshot as the game's latest, unless the stored one was
 // observed later: concurrent workers must not roll the snapshot back in time.
 func (h *HealthStore) Upsert(ctx context.Context, s domain.HealthSnapshot) error {
-	details, err := encodeDetails(s.Details)
-	if err != nil {
-		return wrapErr("upsert health snapshot of "+s.GameID, err)
+	p, err := snapshotParams(s)
+	if err == nil {
+		err = h.q.UpsertHealthSnapshot(ctx, sqlcgen.UpsertHealthSnapshotParams(p))
 	}
-	err = h.q.UpsertHealthSnapshot(ctx, sqlcgen.UpsertHealthSnapshotParams{
+	return wrapErr("upsert health snapshot of "+s.GameID, err)
+}
+
+// UpsertChanged stores the snapshot like Upsert, but only when it changes the
+// stored one (container, status, event type, or details other than the
+// ignored keys), and reports whether it did.
+func (h *HealthStore) UpsertChanged(ctx context.Context, s domain.HealthSnapshot, ignoredKeys ...string) (bool, error) {
+	p, err := snapshotParams(s)
+	if err != nil {
+		return false, wrapErr("upsert health snapshot of "+s.GameID, err)
+	}
+	n, err := h.q.UpsertHealthSnapshotIfChanged(ctx, sqlcgen.UpsertHealthSnapshotIfChangedParams{
+		GameID: p.GameID, ContainerID: p.ContainerID, Status: p.Status, Source: p.Source,
+		LastEventType: p.LastEventType, Details: p.Details, ObservedAt: p.ObservedAt,
+		IgnoredKeys: append([]string{}, ignoredKeys...), // never NULL: jsonb - NULL is NULL
+	})
+	return n > 0, wrapErr("upsert health snapshot of "+s.GameID, err)
+}
+
+// snapshotParams maps a snapshot onto the upsert's columns.
+func snapshotParams(s domain.HealthSnapshot) (sqlcgen.UpsertHealthSnapshotParams, error) {
+	details, err := encodeDetails(s.Details)
+	return sqlcgen.UpsertHealthSnapshotParams{
 		GameID:        s.GameID,
 		ContainerID:   s.ContainerID,
 		Status:        string(s.Status),
@@ -27,8 +49,7 @@ func (h *HealthStore) Upsert(ctx context.Context, s domain.HealthSnapshot) error
 		LastEventType: string(s.LastEventType),
 		Details:       details,
 		ObservedAt:    timestamptz(s.ObservedAt),
-	})
-	return wrapErr("upsert health snapshot of "+s.GameID, err)
+	}, err
 }
 
 // Get returns the snapshot of a game or ports.ErrNotFound.
