@@ -134,4 +134,14 @@ type Metrics interface {
 	JobDeadLettered(kind JobKind)
 	// JobsPending sets the group's count of delivered, unacknowledged entries.
 	JobsPending(n int64)
+
+	// The events listener and the probe worker (contract §7).
+
+	// EventsReconnected counts one reconnect of the Docker events stream.
+	EventsReconnected()
+	// EventHandled sets the events lag: how long before the listener finished
+	// handling an event Docker had sent it.
+	EventHandled(lag time.Duration)
+	// ProbeFailed counts one failed engine probe of the probe worker.
+	ProbeFailed()
 }

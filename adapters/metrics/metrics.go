@@ -34,6 +34,8 @@ type Metrics struct {
 	jobLatency     *prometheus.HistogramVec
 	deadLetters    *prometheus.CounterVec
 	pending        prometheus.Gauge
+
+	watchMetrics // events listener and probe worker (watch.go)
 }
 
 // New registers every metric on a fresh registry (with the Go and process
@@ -91,6 +93,7 @@ func New() *Metrics {
 	f(m.deadLetters)
 	f(m.pending)       // unlabelled: exported at 0 from registration
 	m.SetRuntimes(nil) // every status at 0 until the first count
+	m.watchMetrics = newWatchMetrics(reg)
 	for _, t := range domain.AllHealthEventTypes {
 		m.healthEvents.WithLabelValues(string(t))
 	}

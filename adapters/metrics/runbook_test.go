@@ -72,6 +72,9 @@ func TestTheRunbookListsWhatIsExported(t *testing.T) {
 	m.JobDone(ports.JobStart, domain.OutcomeSuccess, domain.CodeNone, time.Second)
 	m.JobDeadLettered(ports.JobStop)
 	m.JobsPending(1)
+	m.EventsReconnected()
+	m.EventHandled(time.Second)
+	m.ProbeFailed()
 	got := exported(t, m)
 	for name, labels := range got {
 		want, ok := documented[name]
