@@ -1,0 +1,235 @@
+package watch
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/galaxy/rtmanager/core/domain"
+	"github.com/galaxy/rtmanager/core/lifecycle"
+	"github.com/galaxy/rtmanager/ports"
+)
+
+// Reconnect backoff of the events stream (contract §7): 100 ms doubling to
+// 30 s, with jitter.
+const (
+	reconnectFirst = 100 * time.Millisecond
+	reconnectMax   = 30 * time.Second
+)
+
+// Docker event actions the listener acts on.
+const (
+	actionDie     = "die"
+	actionOOM     = "oom"
+	actionDestroy = "destroy"
+)
+
+// Repairer brings a record in line with what happened to its container
+// (lifecycle.Service).
+type Repairer interface {
+	ObserveExit(ctx context.Context, in lifecycle.ExitInput) (bool, error)
+	Dispose(ctx context.Context, in lifecycle.DisposeInput) (bool, error)
+}
+
+// ListenerDeps are what the events listener works through.
+type ListenerDeps struct {
+	Docker  ports.Docker
+	Records ports.RuntimeStore
+	Repair  Repairer
+	Clock   ports.Clock
+	Metrics ports.Metrics
+	Logger  *slog.Logger
+	// Reconcile, when set, asks the reconciler for a pass; it must not block.
+	// The listener calls it after each reconnect, because the daemon replays
+	// only a short buffer of the events missed in between.
+	Reconcile func()
+}
+
+// Listener is the Docker events listener (contract §7, events listener).
+type Listener struct {
+	d         ListenerDeps
+	connected atomic.Bool
+
+	// oom marks the containers that had an oom event: their die is
+	// container_oom. Only the reading goroutine touches it.
+	oom map[string]bool
+
+	mu    sync.Mutex
+	lanes map[string]*lane // by game id
+	wg    sync.WaitGroup   // running lanes
+}
+
+// lane holds one game's events not yet handled. Each game's events are
+// handled in order, one at a time; games do not wait for each other, so a
+// game whose lease is busy (a repair waits for it) holds up nobody else.
+type lane struct {
+	queue []laneEvent
+}
+
+type laneEvent struct {
+	ev  ports.ContainerEvent
+	oom bool
+}
+
+// NewListener builds the events listener.
+func NewListener(d ListenerDeps) *Listener {
+	return &Listener{d: d, oom: map[string]bool{}, lanes: map[string]*lane{}}
+}
+
+// Check reports whether the events stream is connected (a /readyz check).
+func (l *Listener) Check(context.Context) error {
+	if !l.connected.Load() {
+		return errors.New("docker events stream not connected")
+	}
+	return nil
+}
+
+// Run subscribes to the Docker events of this deployment's containers and
+// handles them until ctx ends; then it waits for the events in hand (each
+// repair under way ends with ctx, or finishes once it holds the lease).
+//
+// ready, when set, is called once the first subscription was made: from
+// then on nothing is missed, since every subscription resumes from the time
+// Run began or from the last event's time — so a listing made after ready
+// cannot miss a change (contract §7: subscribe first, then list). A broken
+// stream is subscribed again with backoff, and each resubscription asks for a
+// reconcile pass.
+func (l *Listener) Run(ctx context.Context, ready func()) {
+	defer l.wg.Wait()
+	since := l.d.Clock.Now()
+	for fails := 0; ; {
+		events, errs := l.d.Docker.Events(ctx, since)
+		l.connected.Store(true)
+		if ready != nil {
+			ready()
+			ready = nil
+		}
+		if fails > 0 {
+			l.d.Metrics.EventsReconnected()
+			if l.d.Reconcile != nil {
+				l.d.Reconcile()
+			}
+		}
+		seen := false
+		for ev := range events {
+			seen = true
+			if ev.Time.After(since) {
+				since = ev.Time
+			}
+			l.dispatch(ctx, ev)
+		}
+		err := <-errs
+		l.connected.Store(false)
+		if ctx.Err() != nil {
+			return
+		}
+		if seen {
+			fails = 0 // the stream worked: a new break starts the backoff again
+		}
+		fails++
+		wait := reconnectDelay(fails)
+		l.d.Logger.Warn("docker events stream broken; subscribing again", "err", err, "in", wait, "since", since)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+// reconnectDelay is the wait before reconnect n (from 1): 100 ms doubling to
+// 30 s, drawn from its upper half so instances do not reconnect in step.
+func reconnectDelay(n int) time.Duration {
+	d := min(reconnectFirst<<min(n-1, 9), reconnectMax)
+	return d/2 + rand.N(d/2+1)
+}
+
+// dispatch notes an oom, queues a die or destroy on its game's lane, and
+// ignores everything else (start belongs to the start service).
+func (l *Listener) dispatch(ctx context.Context, ev ports.ContainerEvent) {
+	switch ev.Action {
+	case actionOOM:
+		l.oom[ev.ContainerID] = true
+	case actionDie, actionDestroy:
+		oom := l.oom[ev.ContainerID]
+		delete(l.oom, ev.ContainerID)
+		if ev.GameID != "" {
+			l.enqueue(ctx, laneEvent{ev: ev, oom: oom && ev.Action == actionDie})
+			return
+		}
+	}
+	l.d.Metrics.EventHandled(l.d.Clock.Now().Sub(ev.Time))
+}
+
+func (l *Listener) enqueue(ctx context.Context, e laneEvent) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ln, ok := l.lanes[e.ev.GameID]
+	if !ok {
+		ln = &lane{}
+		l.lanes[e.ev.GameID] = ln
+		l.wg.Add(1)
+		go l.drain(ctx, e.ev.GameID, ln)
+	}
+	ln.queue = append(ln.queue, e)
+}
+
+// drain handles a game's queued events in order and ends when none is left.
+func (l *Listener) drain(ctx context.Context, gameID string, ln *lane) {
+	defer l.wg.Done()
+	for {
+		l.mu.Lock()
+		if len(ln.queue) == 0 {
+			delete(l.lanes, gameID)
+			l.mu.Unlock()
+			return
+		}
+		e := ln.queue[0]
+		ln.queue = ln.queue[1:]
+		l.mu.Unlock()
+		l.handle(ctx, e)
+		l.d.Metrics.EventHandled(l.d.Clock.Now().Sub(e.ev.Time))
+	}
+}
+
+// handle repairs the record after a die or a destroy. A repair that fails
+// (PostgreSQL or Redis down) is logged: the reconciler finds the drift.
+func (l *Listener) handle(ctx context.Context, e laneEvent) {
+	ev := e.ev
+	log := l.d.Logger.With("game_id", ev.GameID, "container_id", ev.ContainerID, "action", ev.Action)
+	var err error
+	switch ev.Action {
+	case actionDie:
+		code, _ := strconv.Atoi(ev.ExitCode) // Docker's inspection has the last word
+		_, err = l.d.Repair.ObserveExit(ctx, lifecycle.ExitInput{GameID: ev.GameID, ContainerID: ev.ContainerID,
+			ExitCode: code, OOM: e.oom, Source: domain.SourceDockerEvent})
+	case actionDestroy:
+		err = l.destroyed(ctx, ev)
+	}
+	if err != nil && ctx.Err() == nil {
+		log.Warn("events: repair failed; the reconciler will find the drift", "err", err)
+	}
+}
+
+// destroyed reports a removal only for a record running that container
+// (contract §7): any other destroy — RTM's own cleanup, restart or patch, a
+// container already recorded stopped — is silent.
+func (l *Listener) destroyed(ctx context.Context, ev ports.ContainerEvent) error {
+	rec, err := l.d.Records.Get(ctx, ev.GameID)
+	switch {
+	case errors.Is(err, ports.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	case rec.Status != domain.StatusRunning || rec.CurrentContainerID != ev.ContainerID:
+		return nil
+	}
+	_, err = l.d.Repair.Dispose(ctx, lifecycle.DisposeInput{GameID: ev.GameID, ContainerID: ev.ContainerID,
+		Source: domain.SourceDockerEvent})
+	return err
+}

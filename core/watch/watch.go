@@ -1,0 +1,70 @@
+// Package watch holds the workers that watch running engines (contract §7):
+// the Docker events listener, the probe worker and the inspect worker. They
+// report what they see as health events (core/health) and, for exits and
+// removals, as record repairs (core/lifecycle's ObserveExit and Dispose).
+//
+// Several instances of one deployment run the same workers side by side;
+// every event still happens once. An exit or a removal is a compare-and-swap
+// of the record, which one instance wins. A probe or inspect finding is a
+// conditional snapshot upsert (health.Emitter.EmitChanged), which one
+// instance wins.
+package watch
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/galaxy/rtmanager/core/domain"
+	"github.com/galaxy/rtmanager/ports"
+)
+
+// recordsPage is how many records one listing query returns.
+const recordsPage = 500
+
+// runningRecords lists every running record, page by page.
+func runningRecords(ctx context.Context, records ports.RuntimeStore) ([]domain.Record, error) {
+	var all []domain.Record
+	for after := ""; ; {
+		page, err := records.List(ctx, ports.ListRuntimesQuery{Status: domain.StatusRunning, AfterGameID: after, Limit: recordsPage})
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page...)
+		if len(page) < recordsPage {
+			return all, nil
+		}
+		after = page[len(page)-1].GameID
+	}
+}
+
+// each runs fn for every record, at most n at once, and returns when all
+// have returned.
+func each(recs []domain.Record, n int, fn func(domain.Record)) {
+	sem := make(chan struct{}, max(n, 1))
+	var wg sync.WaitGroup
+	for _, r := range recs {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			fn(r)
+		}()
+	}
+	wg.Wait()
+}
+
+// every runs tick once per interval until ctx ends; a tick that overruns
+// the interval delays the next one rather than overlapping it.
+func every(ctx context.Context, interval time.Duration, tick func(context.Context)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			tick(ctx)
+		}
+	}
+}
