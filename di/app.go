@@ -7,6 +7,7 @@ import (
 	"github.com/galaxy/rtmanager/adapters/postgres"
 	"github.com/galaxy/rtmanager/core/jobs"
 	"github.com/galaxy/rtmanager/core/lifecycle"
+	"github.com/galaxy/rtmanager/core/watch"
 )
 
 // App is the assembled service: what cmd/rtmanager runs and the test harness
@@ -19,9 +20,13 @@ type App struct {
 	Runtimes *postgres.RuntimeStore
 	// Jobs consumes Game Lobby's job streams; Run it beside the HTTP server.
 	Jobs *jobs.Consumer
+	// Watch holds the events listener and the probe and inspect workers; Run
+	// it beside the HTTP server.
+	Watch watch.Workers
 }
 
 // NewApp gathers the assembled parts.
-func NewApp(h http.Handler, svc *lifecycle.Service, m *metrics.Metrics, runtimes *postgres.RuntimeStore, consumer *jobs.Consumer) *App {
-	return &App{Handler: h, Lifecycle: svc, Metrics: m, Runtimes: runtimes, Jobs: consumer}
+func NewApp(h http.Handler, svc *lifecycle.Service, m *metrics.Metrics, runtimes *postgres.RuntimeStore, consumer *jobs.Consumer,
+	w watch.Workers) *App {
+	return &App{Handler: h, Lifecycle: svc, Metrics: m, Runtimes: runtimes, Jobs: consumer, Watch: w}
 }

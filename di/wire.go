@@ -17,13 +17,14 @@ import (
 	"github.com/galaxy/rtmanager/adapters/redis"
 	"github.com/galaxy/rtmanager/adapters/statedir"
 	"github.com/galaxy/rtmanager/core/lifecycle"
+	"github.com/galaxy/rtmanager/core/watch"
 	"github.com/galaxy/rtmanager/internal/config"
 	"github.com/galaxy/rtmanager/ports"
 )
 
 // Build assembles the service in boot order (contract §10): Docker checked,
 // PostgreSQL opened and migrated, Redis opened. Nothing runs yet: the caller
-// serves App.Handler and runs App.Jobs. The cleanup closes what was
+// serves App.Handler and runs App.Jobs and App.Watch. The cleanup closes what was
 // opened, in reverse.
 func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func(), error) {
 	wire.Build(
@@ -47,6 +48,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func
 		wire.Bind(new(ports.Metrics), new(*metrics.Metrics)),
 		wire.Struct(new(lifecycle.Deps), "*"),
 		LifecycleConfig, ProvideLifecycle, ProvideConsumer,
+		ProvideHealthEmitter, ProvideListener, ProvideProbe, ProvideInspect, wire.Struct(new(watch.Workers), "*"),
 		ProvideHandler,
 		NewApp,
 	)

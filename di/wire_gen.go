@@ -12,6 +12,7 @@ import (
 	"github.com/galaxy/rtmanager/adapters/metrics"
 	"github.com/galaxy/rtmanager/adapters/randid"
 	"github.com/galaxy/rtmanager/core/lifecycle"
+	"github.com/galaxy/rtmanager/core/watch"
 	"github.com/galaxy/rtmanager/internal/config"
 	"log/slog"
 )
@@ -20,7 +21,7 @@ import (
 
 // Build assembles the service in boot order (contract §10): Docker checked,
 // PostgreSQL opened and migrated, Redis opened. Nothing runs yet: the caller
-// serves App.Handler and runs App.Jobs. The cleanup closes what was
+// serves App.Handler and runs App.Jobs and App.Watch. The cleanup closes what was
 // opened, in reverse.
 func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func(), error) {
 	lifecycleConfig := LifecycleConfig(cfg)
@@ -87,7 +88,8 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func
 		Logger:        log,
 	}
 	service := ProvideLifecycle(lifecycleConfig, deps)
-	handler, err := ProvideHandler(cfg, service, runtimeStore, operationLog, healthStore, pool, redisClient, client, metricsMetrics, log)
+	listener := ProvideListener(client, runtimeStore, service, system, metricsMetrics, log)
+	handler, err := ProvideHandler(cfg, service, runtimeStore, operationLog, healthStore, pool, redisClient, client, listener, metricsMetrics, log)
 	if err != nil {
 		cleanup3()
 		cleanup2()
@@ -102,7 +104,15 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func
 		return nil, nil, err
 	}
 	consumer := ProvideConsumer(cfg, jobSource, publisher, service, system, metricsMetrics, log)
-	app := NewApp(handler, service, metricsMetrics, runtimeStore, consumer)
+	emitter := ProvideHealthEmitter(healthStore, publisher, metricsMetrics)
+	probe := ProvideProbe(cfg, runtimeStore, prober, service, emitter, system, metricsMetrics, log)
+	inspect := ProvideInspect(cfg, runtimeStore, client, emitter, system, log)
+	workers := watch.Workers{
+		Events:  listener,
+		Probe:   probe,
+		Inspect: inspect,
+	}
+	app := NewApp(handler, service, metricsMetrics, runtimeStore, consumer, workers)
 	return app, func() {
 		cleanup3()
 		cleanup2()

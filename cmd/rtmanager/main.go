@@ -144,9 +144,17 @@ func serve(stderr io.Writer) int {
 		defer close(jobsDone)
 		app.Jobs.Run(jobsCtx) // stops reading at the signal, then drains within the shutdown timeout
 	}()
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		app.Watch.Run(watchCtx) // the events listener, then the probe and inspect workers
+	}()
 	err = server.Serve(ctx, ln, app.Handler, cfg.ShutdownTimeout, log)
 	stopJobs() // also when the listener failed
 	<-jobsDone
+	stopWatch()
+	<-watchDone
 	stopGauge()
 	<-gaugeDone
 	if err != nil {

@@ -48,6 +48,9 @@ type Service struct {
 	mu       sync.Mutex
 	gameIDs  []string
 	stopJobs func() // stops the job consumer and waits for its drain; idempotent
+	// stopWatch stops the events listener and the probe and inspect
+	// workers and waits for them; idempotent.
+	stopWatch func()
 }
 
 // Options tune one harness.
@@ -140,6 +143,16 @@ func Start(t testing.TB, opts Options) *Service {
 		cancelJobs()
 		<-jobsDone
 	})
+	watchCtx, cancelWatch := context.WithCancel(context.Background())
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		app.Watch.Run(watchCtx)
+	}()
+	s.stopWatch = sync.OnceFunc(func() {
+		cancelWatch()
+		<-watchDone
+	})
 	// Registered last so it runs first: the consumer stops and containers go
 	// before the service does.
 	t.Cleanup(func() {
@@ -149,12 +162,18 @@ func Start(t testing.TB, opts Options) *Service {
 	})
 	t.Cleanup(s.removeContainers)
 	t.Cleanup(s.stopJobs)
+	t.Cleanup(s.stopWatch) // before the containers go: their removal is not news
 	return s
 }
 
 // StopJobs shuts the job consumer down as SIGTERM would (stop reading, hand
 // back, drain) and returns when it has stopped. The REST API keeps serving.
 func (s *Service) StopJobs() { s.stopJobs() }
+
+// StopWatch stops the events listener and the probe and inspect workers, as
+// at shutdown, and returns when they have stopped: what happens to engines
+// from then on goes unseen by this instance.
+func (s *Service) StopWatch() { s.stopWatch() }
 
 // GameID returns a fresh game id whose containers and lease are removed when the test ends.
 func (s *Service) GameID(prefix string) string { return s.Track(testenv.UniqueName(prefix)) }
