@@ -139,9 +139,10 @@ type Metrics interface {
 
 	// EventsReconnected counts one reconnect of the Docker events stream.
 	EventsReconnected()
-	// EventHandled sets the events lag: how long before the listener finished
-	// handling an event Docker had sent it.
-	EventHandled(lag time.Duration)
+	// EventHandled counts one Docker event the listener has handled, by
+	// action (ActionDie, ActionOOM, ActionDestroy, or "other"), and sets the
+	// events lag: how long before it finished, Docker had sent the event.
+	EventHandled(action string, lag time.Duration)
 	// ProbeFailed counts one failed engine probe of the probe worker.
 	ProbeFailed()
 }

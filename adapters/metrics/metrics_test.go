@@ -187,6 +187,11 @@ func TestWatchMetrics(t *testing.T) {
 	m.EventsReconnected()
 	m.EventsReconnected()
 	m.ProbeFailed()
+	m.EventHandled(ports.ActionDie, 0)
+	events := samples(t, m, "rtmanager_docker_events_total")
+	if events[`action="die"`].value != 1 || events[`action="destroy"`].value != 0 {
+		t.Errorf("events by action = %+v, want one die and no destroy", events)
+	}
 	if got := samples(t, m, "rtmanager_events_listener_reconnects_total")[""].value; got != 2 {
 		t.Errorf("reconnects = %v, want 2", got)
 	}
@@ -203,7 +208,7 @@ func TestWatchMetrics(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			m.EventHandled(tc.lag)
+			m.EventHandled("other", tc.lag)
 			if got := samples(t, m, "rtmanager_events_lag_seconds")[""].value; got != tc.want {
 				t.Errorf("lag gauge = %v, want %v", got, tc.want)
 			}

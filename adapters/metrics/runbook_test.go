@@ -73,7 +73,7 @@ func TestTheRunbookListsWhatIsExported(t *testing.T) {
 	m.JobDeadLettered(ports.JobStop)
 	m.JobsPending(1)
 	m.EventsReconnected()
-	m.EventHandled(time.Second)
+	m.EventHandled(ports.ActionDie, time.Second)
 	m.ProbeFailed()
 	got := exported(t, m)
 	for name, labels := range got {

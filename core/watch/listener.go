@@ -22,13 +22,6 @@ const (
 	reconnectMax   = 30 * time.Second
 )
 
-// Docker event actions the listener acts on.
-const (
-	actionDie     = "die"
-	actionOOM     = "oom"
-	actionDestroy = "destroy"
-)
-
 // Repairer brings a record in line with what happened to its container
 // (lifecycle.Service).
 type Repairer interface {
@@ -153,17 +146,28 @@ func reconnectDelay(n int) time.Duration {
 // ignores everything else (start belongs to the start service).
 func (l *Listener) dispatch(ctx context.Context, ev ports.ContainerEvent) {
 	switch ev.Action {
-	case actionOOM:
+	case ports.ActionOOM:
 		l.oom[ev.ContainerID] = true
-	case actionDie, actionDestroy:
+	case ports.ActionDie, ports.ActionDestroy:
 		oom := l.oom[ev.ContainerID]
 		delete(l.oom, ev.ContainerID)
 		if ev.GameID != "" {
-			l.enqueue(ctx, laneEvent{ev: ev, oom: oom && ev.Action == actionDie})
+			l.enqueue(ctx, laneEvent{ev: ev, oom: oom && ev.Action == ports.ActionDie})
 			return
 		}
 	}
-	l.d.Metrics.EventHandled(l.d.Clock.Now().Sub(ev.Time))
+	l.handled(ev)
+}
+
+// handled counts an event done with, and the lag behind Docker.
+func (l *Listener) handled(ev ports.ContainerEvent) {
+	action := ev.Action
+	switch action {
+	case ports.ActionDie, ports.ActionOOM, ports.ActionDestroy:
+	default:
+		action = "other"
+	}
+	l.d.Metrics.EventHandled(action, l.d.Clock.Now().Sub(ev.Time))
 }
 
 func (l *Listener) enqueue(ctx context.Context, e laneEvent) {
@@ -193,7 +197,7 @@ func (l *Listener) drain(ctx context.Context, gameID string, ln *lane) {
 		ln.queue = ln.queue[1:]
 		l.mu.Unlock()
 		l.handle(ctx, e)
-		l.d.Metrics.EventHandled(l.d.Clock.Now().Sub(e.ev.Time))
+		l.handled(e.ev)
 	}
 }
 
@@ -204,11 +208,11 @@ func (l *Listener) handle(ctx context.Context, e laneEvent) {
 	log := l.d.Logger.With("game_id", ev.GameID, "container_id", ev.ContainerID, "action", ev.Action)
 	var err error
 	switch ev.Action {
-	case actionDie:
+	case ports.ActionDie:
 		code, _ := strconv.Atoi(ev.ExitCode) // Docker's inspection has the last word
 		_, err = l.d.Repair.ObserveExit(ctx, lifecycle.ExitInput{GameID: ev.GameID, ContainerID: ev.ContainerID,
 			ExitCode: code, OOM: e.oom, Source: domain.SourceDockerEvent})
-	case actionDestroy:
+	case ports.ActionDestroy:
 		err = l.destroyed(ctx, ev)
 	}
 	if err != nil && ctx.Err() == nil {

@@ -488,15 +488,15 @@ func (m *MockMetrics) EXPECT() *MockMetricsMockRecorder {
 }
 
 // EventHandled mocks base method.
-func (m *MockMetrics) EventHandled(lag time.Duration) {
+func (m *MockMetrics) EventHandled(action string, lag time.Duration) {
 	m.ctrl.T.Helper()
-	m.ctrl.Call(m, "EventHandled", lag)
+	m.ctrl.Call(m, "EventHandled", action, lag)
 }
 
 // EventHandled indicates an expected call of EventHandled.
-func (mr *MockMetricsMockRecorder) EventHandled(lag any) *gomock.Call {
+func (mr *MockMetricsMockRecorder) EventHandled(action, lag any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
-	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "EventHandled", reflect.TypeOf((*MockMetrics)(nil).EventHandled), lag)
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "EventHandled", reflect.TypeOf((*MockMetrics)(nil).EventHandled), action, lag)
 }
 
 // EventsReconnected mocks base method.
