@@ -234,3 +234,36 @@ func TestTwoInstancesReportOneProbeFailureOnce(t *testing.T) {
 		t.Errorf("%d probe_failed events from two instances, want exactly 1", n)
 	}
 }
+
+// TestEventsStreamBrokenWhileAnEngineDies: the connection to Docker breaks
+// and stays broken while an engine is killed; once Docker is reachable again
+// the listener subscribes again from the last event it saw, hears the die it
+// missed, and records it. Meanwhile /readyz says the stream is down.
+func TestEventsStreamBrokenWhileAnEngineDies(t *testing.T) {
+	proxy := newSocketProxy(t)
+	s := harness.Start(t, harness.Options{Env: map[string]string{"DOCKER_HOST": proxy.Host()}})
+	id := s.GameID("broken")
+	cid := startRunning(t, s, id, "galaxy/game:1.0.0")
+	expect(t, call(t, s, http.MethodGet, "/readyz", nil), 200, "")
+
+	proxy.Cut()
+	waitUntil(t, watchTimeout, "/readyz to report the events stream down", func() bool {
+		r := call(t, s, http.MethodGet, "/readyz", nil)
+		checks, _ := r.Body["checks"].(map[string]any)
+		return r.Status == 503 && checks["docker_events"] != "ok"
+	})
+	dockerKill(t, s, cid) // the test's own client: not through the proxy
+	proxy.Mend()
+
+	ev := awaitEvent(t, s, id, "container_exited")
+	if ev["container_id"] != cid || detail(t, ev, "exit_code") != float64(137) {
+		t.Errorf("container_exited %v, want container %s, exit_code 137", ev, cid)
+	}
+	waitUntil(t, watchTimeout, "the record stopped", func() bool { return status(t, s, id) == "stopped" })
+	if n := metricSum(t, s, "rtmanager_events_listener_reconnects_total", nil); n < 1 {
+		t.Errorf("reconnects %v, want at least 1", n)
+	}
+	waitUntil(t, watchTimeout, "/readyz ready again", func() bool {
+		return call(t, s, http.MethodGet, "/readyz", nil).Status == 200
+	})
+}
