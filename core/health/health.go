@@ -52,10 +52,10 @@ func (e *Emitter) publish(ctx context.Context, log *slog.Logger, snap domain.Hea
 // stored one (ignoring the details keys named, which may differ between
 // observers of one change), and the event is published only then — so of
 // several instances seeing the same change, the one whose upsert wins
-// publishes and the others stay silent. It reports whether it published.
+// publishes and the others stay silent.
 // When the store fails, the event is still published: a duplicate event is
 // better than a lost one.
-func (e *Emitter) EmitChanged(ctx context.Context, log *slog.Logger, snap domain.HealthSnapshot, ignoredKeys ...string) bool {
+func (e *Emitter) EmitChanged(ctx context.Context, log *slog.Logger, snap domain.HealthSnapshot, ignoredKeys ...string) {
 	changed, err := e.store.UpsertChanged(ctx, snap, ignoredKeys...)
 	if err != nil {
 		log.Error("health snapshot upsert failed", "err", err, "event_type", snap.LastEventType)
@@ -64,5 +64,4 @@ func (e *Emitter) EmitChanged(ctx context.Context, log *slog.Logger, snap domain
 	if changed {
 		e.publish(ctx, log, snap)
 	}
-	return changed
 }

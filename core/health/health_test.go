@@ -40,10 +40,8 @@ func TestEmitChangedPublishesOnlyWhatItStored(t *testing.T) {
 				metrics.EXPECT().HealthEventPublished(domain.EventProbeFailed)
 			}
 			e := health.NewEmitter(store, pub, metrics)
-			got := e.EmitChanged(context.Background(), slog.New(slog.NewTextHandler(io.Discard, nil)), snap, "last_error")
-			if got != tc.published {
-				t.Errorf("EmitChanged = %v, want %v", got, tc.published)
-			}
+			// The mocks fail the test on a publish not expected, or one missing.
+			e.EmitChanged(context.Background(), slog.New(slog.NewTextHandler(io.Discard, nil)), snap, "last_error")
 		})
 	}
 }
