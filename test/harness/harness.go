@@ -49,7 +49,7 @@ type Service struct {
 	gameIDs  []string
 	stopJobs func() // stops the job consumer and waits for its drain; idempotent
 	// stopWatch stops the events listener and the probe and inspect
-	// workers and waits for them; idempotent.
+	// workers and waits for them.
 	stopWatch func()
 }
 
@@ -169,11 +169,6 @@ func Start(t testing.TB, opts Options) *Service {
 // StopJobs shuts the job consumer down as SIGTERM would (stop reading, hand
 // back, drain) and returns when it has stopped. The REST API keeps serving.
 func (s *Service) StopJobs() { s.stopJobs() }
-
-// StopWatch stops the events listener and the probe and inspect workers, as
-// at shutdown, and returns when they have stopped: what happens to engines
-// from then on goes unseen by this instance.
-func (s *Service) StopWatch() { s.stopWatch() }
 
 // GameID returns a fresh game id whose containers and lease are removed when the test ends.
 func (s *Service) GameID(prefix string) string { return s.Track(testenv.UniqueName(prefix)) }
