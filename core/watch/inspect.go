@@ -37,22 +37,19 @@ type InspectDeps struct {
 type Inspect struct {
 	interval time.Duration
 	d        InspectDeps
-	// games is keyed by game id; only Tick touches the map, each inspection
-	// only its own entry.
-	games map[string]*inspected
+	games    lifetimes[inspected]
 }
 
 // inspected is what the worker remembers of one game's container.
 type inspected struct {
-	containerID string
-	restarts    int
-	baseline    bool   // restarts holds a count seen
-	reported    string // the finding last emitted; "" while the container is well
+	restarts int
+	baseline bool   // restarts holds a count seen
+	reported string // the finding last emitted; "" while the container is well
 }
 
 // NewInspect builds the inspect worker.
 func NewInspect(interval time.Duration, d InspectDeps) *Inspect {
-	return &Inspect{interval: interval, d: d, games: map[string]*inspected{}}
+	return &Inspect{interval: interval, d: d}
 }
 
 // Run ticks every interval until ctx ends.
@@ -62,31 +59,17 @@ func (w *Inspect) Run(ctx context.Context) { every(ctx, w.interval, w.Tick) }
 // are done. Games no longer running, or running another container, are
 // forgotten (a new container starts a new restart-count baseline).
 func (w *Inspect) Tick(ctx context.Context) {
-	recs, err := runningRecords(ctx, w.d.Records)
-	if err != nil {
-		if ctx.Err() == nil {
-			w.d.Logger.Warn("inspect: list running records", "err", err)
-		}
-		return
-	}
-	games := make(map[string]*inspected, len(recs))
-	for _, r := range recs {
-		g := w.games[r.GameID]
-		if g == nil || g.containerID != r.CurrentContainerID {
-			g = &inspected{containerID: r.CurrentContainerID}
-		}
-		games[r.GameID] = g
-	}
-	w.games = games
-	each(recs, inspectConcurrency, func(r domain.Record) { w.inspect(ctx, r.GameID, games[r.GameID]) })
+	w.games.tick(ctx, w.d.Records, w.d.Logger, inspectConcurrency, func(r domain.Record, g *inspected) {
+		w.inspect(ctx, r.GameID, r.CurrentContainerID, g)
+	})
 }
 
 // inspect looks at one container. The first look only sets the restart-count
 // baseline; a finding is emitted once, until the container is well again or
 // the finding changes.
-func (w *Inspect) inspect(ctx context.Context, gameID string, g *inspected) {
-	log := w.d.Logger.With("game_id", gameID, "container_id", g.containerID)
-	info, err := w.d.Docker.InspectContainer(ctx, g.containerID)
+func (w *Inspect) inspect(ctx context.Context, gameID, containerID string, g *inspected) {
+	log := w.d.Logger.With("game_id", gameID, "container_id", containerID)
+	info, err := w.d.Docker.InspectContainer(ctx, containerID)
 	switch {
 	case errors.Is(err, ports.ErrNotFound):
 		return // gone: the events listener and the reconciler report that
@@ -114,10 +97,10 @@ func (w *Inspect) inspect(ctx context.Context, gameID string, g *inspected) {
 		return
 	}
 	g.reported = finding
-	if reason == "" || !w.stillRunning(ctx, log, gameID, g.containerID) {
+	if reason == "" || !w.stillRunning(ctx, log, gameID, containerID) {
 		return
 	}
-	w.d.Health.EmitChanged(ctx, log, domain.HealthSnapshot{GameID: gameID, ContainerID: g.containerID,
+	w.d.Health.EmitChanged(ctx, log, domain.HealthSnapshot{GameID: gameID, ContainerID: containerID,
 		Status: domain.HealthUnhealthy, Source: domain.HealthSourceInspect, LastEventType: domain.EventInspectUnhealthy,
 		Details: map[string]any{"reason": reason, "restart_count": info.RestartCount,
 			"docker_status": info.State, "health_status": info.Health},

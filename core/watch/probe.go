@@ -37,17 +37,13 @@ type ProbeDeps struct {
 // Probe is the probe worker: every interval it sends GET /healthz to the
 // engine of every running record (contract §7, probe).
 type Probe struct {
-	cfg ProbeConfig
-	d   ProbeDeps
-	// games is the state of each running game, keyed by game id; only Tick
-	// touches the map, each probe only its own entry.
-	games map[string]*probed
+	cfg   ProbeConfig
+	d     ProbeDeps
+	games lifetimes[probed]
 }
 
 // probed is what the worker remembers of one game's engine between ticks.
 type probed struct {
-	containerID  string
-	endpoint     string
 	base         string // where the engine is reached; "" until resolved
 	failures     int    // consecutive
 	failingSince time.Time
@@ -57,7 +53,7 @@ type probed struct {
 
 // NewProbe builds the probe worker.
 func NewProbe(cfg ProbeConfig, d ProbeDeps) *Probe {
-	return &Probe{cfg: cfg, d: d, games: map[string]*probed{}}
+	return &Probe{cfg: cfg, d: d}
 }
 
 // Run ticks every interval until ctx ends.
@@ -67,38 +63,22 @@ func (p *Probe) Run(ctx context.Context) { every(ctx, p.cfg.Interval, p.Tick) }
 // once, and returns when all probes are done. What it remembers of games no
 // longer running — or now running another container — is forgotten.
 func (p *Probe) Tick(ctx context.Context) {
-	recs, err := runningRecords(ctx, p.d.Records)
-	if err != nil {
-		if ctx.Err() == nil {
-			p.d.Logger.Warn("probe: list running records", "err", err)
-		}
-		return
-	}
-	games := make(map[string]*probed, len(recs))
-	for _, r := range recs {
-		g := p.games[r.GameID]
-		if g == nil || g.containerID != r.CurrentContainerID {
-			g = &probed{containerID: r.CurrentContainerID, endpoint: r.EngineEndpoint}
-		}
-		games[r.GameID] = g
-	}
-	p.games = games
-	each(recs, p.cfg.Concurrency, func(r domain.Record) { p.probe(ctx, r.GameID, games[r.GameID]) })
+	p.games.tick(ctx, p.d.Records, p.d.Logger, p.cfg.Concurrency, func(r domain.Record, g *probed) { p.probe(ctx, r, g) })
 }
 
 // probe probes one engine and applies the hysteresis: probe_failed once at
 // the threshold of consecutive failures, probe_recovered at the first
 // success after it.
-func (p *Probe) probe(ctx context.Context, gameID string, g *probed) {
+func (p *Probe) probe(ctx context.Context, rec domain.Record, g *probed) {
 	at := p.d.Clock.Now()
-	err := p.healthz(ctx, g)
+	err := p.healthz(ctx, rec, g)
 	if ctx.Err() != nil {
 		return // shutting down: the probe's failure is ours, not the engine's
 	}
-	log := p.d.Logger.With("game_id", gameID, "container_id", g.containerID)
+	log := p.d.Logger.With("game_id", rec.GameID, "container_id", rec.CurrentContainerID)
 	if err == nil {
 		if g.reported {
-			p.d.Health.EmitChanged(ctx, log, p.snapshot(gameID, g, domain.HealthHealthy, domain.EventProbeRecovered,
+			p.d.Health.EmitChanged(ctx, log, p.snapshot(rec, domain.HealthHealthy, domain.EventProbeRecovered,
 				map[string]any{"failed_for_ms": p.d.Clock.Now().Sub(g.failingSince).Milliseconds()}), "failed_for_ms")
 		}
 		g.failures, g.reported = 0, false
@@ -115,17 +95,17 @@ func (p *Probe) probe(ctx context.Context, gameID string, g *probed) {
 	}
 	g.reported = true
 	// Another instance counting the same failures saw another error text.
-	p.d.Health.EmitChanged(ctx, log, p.snapshot(gameID, g, domain.HealthProbeFailed, domain.EventProbeFailed,
+	p.d.Health.EmitChanged(ctx, log, p.snapshot(rec, domain.HealthProbeFailed, domain.EventProbeFailed,
 		map[string]any{"consecutive_failures": g.failures, "last_error": g.lastError}), "last_error")
 }
 
 // healthz resolves the engine's address once per container, then probes it
 // within the probe timeout.
-func (p *Probe) healthz(ctx context.Context, g *probed) error {
+func (p *Probe) healthz(ctx context.Context, rec domain.Record, g *probed) error {
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	defer cancel()
 	if g.base == "" {
-		base, err := p.d.Addresses.Of(ctx, g.endpoint, g.containerID)
+		base, err := p.d.Addresses.Of(ctx, rec.EngineEndpoint, rec.CurrentContainerID)
 		if err != nil {
 			return err
 		}
@@ -134,8 +114,8 @@ func (p *Probe) healthz(ctx context.Context, g *probed) error {
 	return p.d.Prober.Healthz(ctx, g.base)
 }
 
-func (p *Probe) snapshot(gameID string, g *probed, st domain.HealthStatus, ev domain.HealthEventType,
+func (p *Probe) snapshot(rec domain.Record, st domain.HealthStatus, ev domain.HealthEventType,
 	details map[string]any) domain.HealthSnapshot {
-	return domain.HealthSnapshot{GameID: gameID, ContainerID: g.containerID, Status: st,
+	return domain.HealthSnapshot{GameID: rec.GameID, ContainerID: rec.CurrentContainerID, Status: st,
 		Source: domain.HealthSourceProbe, LastEventType: ev, Details: details, ObservedAt: p.d.Clock.Now()}
 }

@@ -12,6 +12,7 @@ package watch
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -36,6 +37,42 @@ func runningRecords(ctx context.Context, records ports.RuntimeStore) ([]domain.R
 		}
 		after = page[len(page)-1].GameID
 	}
+}
+
+// lifetimes keeps what a worker remembers of each running game between
+// ticks. A game's state lasts as long as the game runs the same container: a
+// game no longer running, or running a new container, starts afresh.
+type lifetimes[S any] struct {
+	byGame map[string]lifetime[S]
+}
+
+type lifetime[S any] struct {
+	containerID string
+	state       *S
+}
+
+// tick lists the running records, forgets what ended, and runs fn for every
+// record with its game's state, at most n at once; it returns when all have
+// returned. Only tick touches the map; each fn only its own game's state.
+func (l *lifetimes[S]) tick(ctx context.Context, records ports.RuntimeStore, log *slog.Logger, n int,
+	fn func(rec domain.Record, state *S)) {
+	recs, err := runningRecords(ctx, records)
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Warn("list running records", "err", err)
+		}
+		return
+	}
+	next := make(map[string]lifetime[S], len(recs))
+	for _, r := range recs {
+		lt, ok := l.byGame[r.GameID]
+		if !ok || lt.containerID != r.CurrentContainerID {
+			lt = lifetime[S]{containerID: r.CurrentContainerID, state: new(S)}
+		}
+		next[r.GameID] = lt
+	}
+	l.byGame = next
+	each(recs, n, func(r domain.Record) { fn(r, next[r.GameID].state) })
 }
 
 // each runs fn for every record, at most n at once, and returns when all

@@ -133,26 +133,8 @@ func Start(t testing.TB, opts Options) *Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	jobsCtx, cancelJobs := context.WithCancel(context.Background())
-	jobsDone := make(chan struct{})
-	go func() {
-		defer close(jobsDone)
-		app.Jobs.Run(jobsCtx)
-	}()
-	s.stopJobs = sync.OnceFunc(func() {
-		cancelJobs()
-		<-jobsDone
-	})
-	watchCtx, cancelWatch := context.WithCancel(context.Background())
-	watchDone := make(chan struct{})
-	go func() {
-		defer close(watchDone)
-		app.Watch.Run(watchCtx)
-	}()
-	s.stopWatch = sync.OnceFunc(func() {
-		cancelWatch()
-		<-watchDone
-	})
+	s.stopJobs = background(app.Jobs.Run)
+	s.stopWatch = background(app.Watch.Run)
 	// Registered last so it runs first: the consumer stops and containers go
 	// before the service does.
 	t.Cleanup(func() {
@@ -164,6 +146,21 @@ func Start(t testing.TB, opts Options) *Service {
 	t.Cleanup(s.stopJobs)
 	t.Cleanup(s.stopWatch) // before the containers go: their removal is not news
 	return s
+}
+
+// background runs f until the returned stop is called; stop cancels f's
+// context and waits for f to return, and may be called more than once.
+func background(f func(context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f(ctx)
+	}()
+	return sync.OnceFunc(func() {
+		cancel()
+		<-done
+	})
 }
 
 // StopJobs shuts the job consumer down as SIGTERM would (stop reading, hand

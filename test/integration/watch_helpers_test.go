@@ -27,9 +27,14 @@ func startRunning(t *testing.T, s *harness.Service, id, ref string) string {
 // eventsOf returns the game's health events of one type.
 func eventsOf(t *testing.T, s *harness.Service, id, eventType string) []map[string]any {
 	t.Helper()
+	return only(healthEvents(t, s, id), "event_type", eventType)
+}
+
+// only keeps the entries whose key has the value.
+func only(entries []map[string]any, key, value string) []map[string]any {
 	var out []map[string]any
-	for _, e := range healthEvents(t, s, id) {
-		if e["event_type"] == eventType {
+	for _, e := range entries {
+		if e[key] == value {
 			out = append(out, e)
 		}
 	}
@@ -63,16 +68,10 @@ func handled(t *testing.T, s *harness.Service, action string) float64 {
 	return metricSum(t, s, "rtmanager_docker_events_total", map[string]string{"action": action})
 }
 
-// rowsOf returns the game's operation rows of one kind.
+// rowsOf returns the game's operation rows of one kind, oldest first.
 func rowsOf(t *testing.T, s *harness.Service, id, kind string) []map[string]any {
 	t.Helper()
-	var out []map[string]any
-	for _, o := range opRows(t, s, id) {
-		if o["op_kind"] == kind {
-			out = append(out, o)
-		}
-	}
-	return out
+	return only(opRows(t, s, id), "op_kind", kind)
 }
 
 // engineControl posts to one of the sample engine's control endpoints.
