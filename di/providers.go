@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	goredis "github.com/redis/go-redis/v9"
@@ -26,6 +27,7 @@ import (
 	"github.com/galaxy/rtmanager/core/health"
 	"github.com/galaxy/rtmanager/core/jobs"
 	"github.com/galaxy/rtmanager/core/lifecycle"
+	"github.com/galaxy/rtmanager/core/reconcile"
 	"github.com/galaxy/rtmanager/core/watch"
 	"github.com/galaxy/rtmanager/internal/config"
 	"github.com/galaxy/rtmanager/ports"
@@ -212,11 +214,13 @@ func ProvideHealthEmitter(store *postgres.HealthStore, pub *redis.Publisher, m *
 }
 
 // ProvideListener builds the Docker events listener; it repairs records
-// through the lifecycle service.
-func ProvideListener(d *docker.Client, runtimes *postgres.RuntimeStore, svc *lifecycle.Service, clk ports.Clock,
-	m *metrics.Metrics, log *slog.Logger) *watch.Listener {
+// through the lifecycle service, and asks the reconciler for a pass after a
+// broken stream.
+func ProvideListener(d *docker.Client, runtimes *postgres.RuntimeStore, svc *lifecycle.Service, rec *reconcile.Reconciler,
+	clk ports.Clock, m *metrics.Metrics, log *slog.Logger) *watch.Listener {
 	return watch.NewListener(watch.ListenerDeps{
 		Docker: d, Records: runtimes, Repair: svc, Clock: clk, Metrics: m, Logger: log.With("component", "events"),
+		Reconcile: rec.Trigger,
 	})
 }
 
@@ -239,4 +243,28 @@ func ProvideInspect(cfg config.Config, runtimes *postgres.RuntimeStore, d *docke
 	return watch.NewInspect(cfg.InspectInterval, watch.InspectDeps{
 		Records: runtimes, Docker: d, Health: h, Clock: clk, Logger: log.With("component", "inspect"),
 	})
+}
+
+// reconcileConcurrency bounds a pass's repairs in flight: each holds a
+// PostgreSQL connection for a few statements, within the pool's headroom
+// beyond the jobs in flight.
+const reconcileConcurrency = 4
+
+// ProvideReconciler builds the reconciler; its repairs are the lifecycle's.
+func ProvideReconciler(cfg config.Config, d *docker.Client, runtimes *postgres.RuntimeStore, svc *lifecycle.Service,
+	clk ports.Clock, m *metrics.Metrics, log *slog.Logger) *reconcile.Reconciler {
+	return reconcile.New(reconcile.Config{
+		Deployment: cfg.Deployment, Interval: cfg.ReconcileInterval, Grace: cfg.ReconcileGrace,
+		Concurrency: reconcileConcurrency,
+	}, reconcile.Deps{
+		Docker: d, Records: runtimes, Repairs: svc, Clock: clk, Metrics: m, Logger: log.With("component", "reconcile"),
+	})
+}
+
+// ProvideRetention builds the retention cleanup worker.
+func ProvideRetention(cfg config.Config, runtimes *postgres.RuntimeStore, svc *lifecycle.Service, clk ports.Clock,
+	log *slog.Logger) *reconcile.Retention {
+	return reconcile.NewRetention(reconcile.RetentionConfig{
+		Retention: time.Duration(cfg.RetentionDays) * 24 * time.Hour, Interval: cfg.CleanupInterval,
+	}, reconcile.RetentionDeps{Records: runtimes, Cleanups: svc, Clock: clk, Logger: log.With("component", "retention")})
 }

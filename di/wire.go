@@ -17,7 +17,6 @@ import (
 	"github.com/galaxy/rtmanager/adapters/redis"
 	"github.com/galaxy/rtmanager/adapters/statedir"
 	"github.com/galaxy/rtmanager/core/lifecycle"
-	"github.com/galaxy/rtmanager/core/watch"
 	"github.com/galaxy/rtmanager/internal/config"
 	"github.com/galaxy/rtmanager/ports"
 )
@@ -48,7 +47,8 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func
 		wire.Bind(new(ports.Metrics), new(*metrics.Metrics)),
 		wire.Struct(new(lifecycle.Deps), "*"),
 		LifecycleConfig, ProvideLifecycle, ProvideConsumer,
-		ProvideHealthEmitter, ProvideListener, ProvideProbe, ProvideInspect, wire.Struct(new(watch.Workers), "*"),
+		ProvideReconciler, ProvideRetention,
+		ProvideHealthEmitter, ProvideListener, ProvideProbe, ProvideInspect,
 		ProvideHandler,
 		NewApp,
 	)

@@ -12,7 +12,6 @@ import (
 	"github.com/galaxy/rtmanager/adapters/metrics"
 	"github.com/galaxy/rtmanager/adapters/randid"
 	"github.com/galaxy/rtmanager/core/lifecycle"
-	"github.com/galaxy/rtmanager/core/watch"
 	"github.com/galaxy/rtmanager/internal/config"
 	"log/slog"
 )
@@ -88,7 +87,8 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func
 		Logger:        log,
 	}
 	service := ProvideLifecycle(lifecycleConfig, deps)
-	listener := ProvideListener(client, runtimeStore, service, system, metricsMetrics, log)
+	reconciler := ProvideReconciler(cfg, client, runtimeStore, service, system, metricsMetrics, log)
+	listener := ProvideListener(client, runtimeStore, service, reconciler, system, metricsMetrics, log)
 	handler, err := ProvideHandler(cfg, service, runtimeStore, operationLog, healthStore, pool, redisClient, client, listener, metricsMetrics, log)
 	if err != nil {
 		cleanup3()
@@ -104,15 +104,11 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func
 		return nil, nil, err
 	}
 	consumer := ProvideConsumer(cfg, jobSource, publisher, service, system, metricsMetrics, log)
+	retention := ProvideRetention(cfg, runtimeStore, service, system, log)
 	emitter := ProvideHealthEmitter(healthStore, publisher, metricsMetrics)
 	probe := ProvideProbe(cfg, runtimeStore, prober, service, emitter, system, metricsMetrics, log)
 	inspect := ProvideInspect(cfg, runtimeStore, client, emitter, system, log)
-	workers := watch.Workers{
-		Events:  listener,
-		Probe:   probe,
-		Inspect: inspect,
-	}
-	app := NewApp(handler, service, metricsMetrics, runtimeStore, consumer, workers)
+	app := NewApp(handler, service, metricsMetrics, runtimeStore, consumer, reconciler, retention, listener, probe, inspect)
 	return app, func() {
 		cleanup3()
 		cleanup2()

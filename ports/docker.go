@@ -88,6 +88,9 @@ type ContainerInfo struct {
 	Health       string // healthy, unhealthy, starting or "" without a healthcheck
 	// NetworkIPs maps network name to the container's IPv4 address on it.
 	NetworkIPs map[string]string
+	// Mounts maps each mount's path in the container to its host source
+	// (the game's state directory is one).
+	Mounts     map[string]string
 	CreatedAt  time.Time
 	StartedAt  time.Time
 	FinishedAt time.Time

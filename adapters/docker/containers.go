@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -118,6 +119,11 @@ func (c *Client) InspectContainer(ctx context.Context, idOrName string) (ports.C
 	return info, err
 }
 
+// listInspections bounds the inspections in flight while ListOwned fills in
+// a listing: the daemon answers each in well under a millisecond, so a few
+// at once make a listing of a thousand containers several times faster.
+const listInspections = 8
+
 // ListOwned lists every container of this deployment in any state, fully
 // inspected: the reconciler needs exit codes, OOM flags and start times that
 // a listing does not carry. A container removed between the listing and its
@@ -132,18 +138,31 @@ func (c *Client) ListOwned(ctx context.Context) ([]ports.ContainerInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	infos := make([]ports.ContainerInfo, 0, len(list))
-	for _, s := range list {
-		info, err := c.InspectContainer(ctx, s.ID)
-		if errors.Is(err, ports.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		infos = append(infos, info)
+	infos := make([]ports.ContainerInfo, len(list))
+	found := make([]bool, len(list))
+	errs := make([]error, len(list))
+	slots := make(chan struct{}, listInspections)
+	var wg sync.WaitGroup
+	for i, s := range list {
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			infos[i], errs[i] = c.InspectContainer(ctx, s.ID)
+			found[i] = errs[i] == nil
+		}()
 	}
-	return infos, nil
+	wg.Wait()
+	out := infos[:0]
+	for i := range list {
+		switch {
+		case found[i]:
+			out = append(out, infos[i])
+		case !errors.Is(errs[i], ports.ErrNotFound):
+			return nil, errs[i]
+		}
+	}
+	return out, nil
 }
 
 func containerInfo(r container.InspectResponse) ports.ContainerInfo {
@@ -170,6 +189,10 @@ func containerInfo(r container.InspectResponse) ports.ContainerInfo {
 		// Image is the resolved image ID.
 		info.Image = r.Config.Image
 		info.Labels = r.Config.Labels
+	}
+	info.Mounts = make(map[string]string, len(r.Mounts))
+	for _, m := range r.Mounts {
+		info.Mounts[m.Destination] = m.Source
 	}
 	if r.NetworkSettings != nil {
 		info.NetworkIPs = make(map[string]string, len(r.NetworkSettings.Networks))

@@ -241,7 +241,8 @@ func TestListOwnedSeesEveryState(t *testing.T) {
 	if c := byID[created]; c.State != "created" || c.Running {
 		t.Errorf("created container: %+v", c)
 	}
-	if c := byID[running.ID]; c.State != "running" || !c.Running || c.NetworkIPs[runningSpec.Network] == "" {
+	if c := byID[running.ID]; c.State != "running" || !c.Running || c.NetworkIPs[runningSpec.Network] == "" ||
+		c.Mounts[runningSpec.StateMountPath] != runningSpec.HostStatePath {
 		t.Errorf("running container: %+v", c)
 	}
 	if c := byID[exited.ID]; c.State != "exited" || c.ExitCode != 3 || c.OOMKilled {

@@ -36,6 +36,7 @@ type Metrics struct {
 	pending        prometheus.Gauge
 
 	watchMetrics // events listener and probe worker (watch.go)
+	*reconcileMetrics
 }
 
 // New registers every metric on a fresh registry (with the Go and process
@@ -100,6 +101,7 @@ func New() *Metrics {
 	for _, k := range jobKinds {
 		m.deadLetters.WithLabelValues(string(k))
 	}
+	m.reconcileMetrics = newReconcileMetrics(reg)
 	return m
 }
 

@@ -75,6 +75,8 @@ func TestTheRunbookListsWhatIsExported(t *testing.T) {
 	m.EventsReconnected()
 	m.EventHandled(ports.ActionDie, time.Second)
 	m.ProbeFailed()
+	m.ReconcileDrift(domain.OpReconcileAdopt)
+	m.ReconcilePassed(time.Now(), time.Second)
 	got := exported(t, m)
 	for name, labels := range got {
 		want, ok := documented[name]

@@ -138,23 +138,11 @@ func serve(stderr io.Writer) int {
 		defer close(gaugeDone)
 		app.Metrics.RefreshRuntimes(gaugeCtx, app.Runtimes, runtimesRefresh, log)
 	}()
-	jobsCtx, stopJobs := context.WithCancel(ctx)
-	jobsDone := make(chan struct{})
-	go func() {
-		defer close(jobsDone)
-		app.Jobs.Run(jobsCtx) // stops reading at the signal, then drains within the shutdown timeout
-	}()
-	watchCtx, stopWatch := context.WithCancel(ctx)
-	watchDone := make(chan struct{})
-	go func() {
-		defer close(watchDone)
-		app.Watch.Run(watchCtx) // the events listener, then the probe and inspect workers
-	}()
+	// The boot reconcile pass, then the job consumer and the workers; they
+	// stop reading at the signal, then drain within the shutdown timeout.
+	running := app.Start(ctx)
 	err = server.Serve(ctx, ln, app.Handler, cfg.ShutdownTimeout, log)
-	stopJobs() // also when the listener failed
-	<-jobsDone
-	stopWatch()
-	<-watchDone
+	running.Stop() // also when the listener failed
 	stopGauge()
 	<-gaugeDone
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -189,8 +190,8 @@ func newFixture(t *testing.T) *fixture {
 
 func (f *fixture) svc() *lifecycle.Service {
 	ids := mocks.NewMockIDs(gomock.NewController(f.t))
-	var n int
-	ids.EXPECT().NewID().DoAndReturn(func() string { n++; return fmt.Sprintf("corr-%d", n) }).AnyTimes()
+	var n atomic.Int64 // concurrent operations ask for ids at once
+	ids.EXPECT().NewID().DoAndReturn(func() string { return fmt.Sprintf("corr-%d", n.Add(1)) }).AnyTimes()
 	return lifecycle.New(f.cfg, lifecycle.Deps{
 		Docker: f.docker, Records: f.records, Operations: f.ops, Health: f.health, Leases: f.leases, Fences: f.fences,
 		StateDirs: f.dirs, HealthEvents: f.events, Notifications: f.notes, Prober: f.prober, Lobby: f.lobby,

@@ -53,8 +53,8 @@ type DisposeInput struct {
 // reports whether it changed the record; nothing changes when the record is
 // not running that container, or when Docker says it runs.
 func (s *Service) ObserveExit(ctx context.Context, in ExitInput) (bool, error) {
-	return s.repair(ctx, in.GameID, in.Source, func(ctx context.Context, rec domain.Record) (*repaired, error) {
-		if rec.Status != domain.StatusRunning || rec.CurrentContainerID != in.ContainerID {
+	return s.repair(ctx, in.GameID, in.Source, func(ctx context.Context, rec *domain.Record) (*repaired, error) {
+		if rec == nil || rec.Status != domain.StatusRunning || rec.CurrentContainerID != in.ContainerID {
 			return nil, nil
 		}
 		code, oom := in.ExitCode, in.OOM
@@ -86,8 +86,8 @@ func (s *Service) ObserveExit(ctx context.Context, in ExitInput) (bool, error) {
 // the record; nothing changes when the record names another container or
 // Docker still has this one.
 func (s *Service) Dispose(ctx context.Context, in DisposeInput) (bool, error) {
-	return s.repair(ctx, in.GameID, in.Source, func(ctx context.Context, rec domain.Record) (*repaired, error) {
-		if rec.Status == domain.StatusRemoved || rec.CurrentContainerID != in.ContainerID {
+	return s.repair(ctx, in.GameID, in.Source, func(ctx context.Context, rec *domain.Record) (*repaired, error) {
+		if rec == nil || rec.Status == domain.StatusRemoved || rec.CurrentContainerID != in.ContainerID {
 			return nil, nil
 		}
 		_, err := s.d.Docker.InspectContainer(ctx, in.ContainerID)
@@ -112,12 +112,14 @@ func (s *Service) Dispose(ctx context.Context, in DisposeInput) (bool, error) {
 }
 
 // repaired is the repair a check decided on: the status the record moves to
-// (from its status, on its container), the row's kind and details, and the
-// health event it owes, if any (its game, container, source and time are
-// filled in by repair).
+// (from its status, on its container) — or, for an adoption, the whole
+// record that replaces it —, the row's kind and details, and the health
+// event it owes, if any (its game, container, source and time are filled in
+// by repair).
 type repaired struct {
 	kind    domain.OpKind
 	to      domain.Status
+	install *domain.Record
 	details map[string]any
 	event   *domain.HealthSnapshot
 }
@@ -127,9 +129,10 @@ type repaired struct {
 // finishing its own operation, which the record then shows — until ctx ends;
 // a reconcile pass does not wait (ErrGameBusy). Once the lease is held the
 // repair no longer listens to ctx, so a shutdown cannot cut it between the
-// record change and its row.
+// record change and its row. check gets the record as it stands under the
+// lease, nil when the game has none.
 func (s *Service) repair(ctx context.Context, gameID string, src domain.OpSource,
-	check func(ctx context.Context, rec domain.Record) (*repaired, error)) (bool, error) {
+	check func(ctx context.Context, rec *domain.Record) (*repaired, error)) (bool, error) {
 	wait := src == domain.SourceDockerEvent
 	lease, err := s.acquire(context.WithoutCancel(ctx), ctx, gameID, wait)
 	if err != nil {
@@ -140,9 +143,13 @@ func (s *Service) repair(ctx context.Context, gameID string, src domain.OpSource
 	}
 	defer lease.Release()
 	ctx = context.WithoutCancel(ctx)
-	rec, found, err := s.record(ctx, gameID)
-	if err != nil || !found {
+	prev, found, err := s.record(ctx, gameID)
+	if err != nil {
 		return false, err
+	}
+	var rec *domain.Record
+	if found {
+		rec = &prev
 	}
 	r, err := check(ctx, rec)
 	if err != nil || r == nil {
@@ -153,10 +160,13 @@ func (s *Service) repair(ctx context.Context, gameID string, src domain.OpSource
 		return false, errLeaseLost
 	default:
 	}
-	o := s.newOp(r.kind, gameID, rec.CurrentImageRef, Meta{Source: src})
-	o.containerID, o.details = rec.CurrentContainerID, r.details
-	stored, err := s.setStatus(ctx, ports.StatusUpdate{GameID: gameID, From: rec.Status, To: r.to,
-		ExpectedContainerID: rec.CurrentContainerID, At: s.d.Clock.Now()})
+	subject := r.install // the record the row and the event are about
+	if subject == nil {
+		subject = rec
+	}
+	o := s.newOp(r.kind, gameID, subject.CurrentImageRef, Meta{Source: src})
+	o.containerID, o.details = subject.CurrentContainerID, r.details
+	stored, err := s.writeRepair(ctx, rec, r)
 	switch {
 	case errors.Is(err, ports.ErrConflict):
 		return false, nil // changed under us after all: nothing of ours to record
@@ -166,7 +176,7 @@ func (s *Service) repair(ctx context.Context, gameID string, src domain.OpSource
 	s.finish(ctx, o, applied(stored), nil)
 	if r.event != nil {
 		snap := *r.event
-		snap.GameID, snap.ContainerID, snap.ObservedAt = gameID, rec.CurrentContainerID, stored.LastOpAt
+		snap.GameID, snap.ContainerID, snap.ObservedAt = gameID, subject.CurrentContainerID, stored.LastOpAt
 		snap.Source = domain.HealthSourceReconcile
 		if src == domain.SourceDockerEvent {
 			snap.Source = domain.HealthSourceDockerEvent
@@ -174,4 +184,14 @@ func (s *Service) repair(ctx context.Context, gameID string, src domain.OpSource
 		s.health.Emit(ctx, o.log, snap)
 	}
 	return true, nil
+}
+
+// writeRepair is the repair's one record write, a compare-and-swap on the
+// record check saw: its status change, or the adopted record in its place.
+func (s *Service) writeRepair(ctx context.Context, rec *domain.Record, r *repaired) (domain.Record, error) {
+	if r.install != nil {
+		return s.d.Records.UpsertIf(ctx, *r.install, expectation(rec))
+	}
+	return s.setStatus(ctx, ports.StatusUpdate{GameID: rec.GameID, From: rec.Status, To: r.to,
+		ExpectedContainerID: rec.CurrentContainerID, At: s.d.Clock.Now()})
 }

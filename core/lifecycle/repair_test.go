@@ -20,8 +20,14 @@ func exitedContainer(code int, oom bool) ports.ContainerInfo {
 	return c
 }
 
-// wantRepairRow checks the single row a repair wrote.
+// wantRepairRow checks the single row a repair wrote, about the old container.
 func (f *fixture) wantRepairRow(kind domain.OpKind, src domain.OpSource, details map[string]any) {
+	f.t.Helper()
+	f.wantRepairRowOn(kind, src, oldCID, ref100, details)
+}
+
+// wantRepairRowOn checks the single row a repair wrote, about container cid of image ref.
+func (f *fixture) wantRepairRowOn(kind domain.OpKind, src domain.OpSource, cid, ref string, details map[string]any) {
 	f.t.Helper()
 	rows := f.snapshotRows()
 	if len(rows) != 1 {
@@ -29,8 +35,8 @@ func (f *fixture) wantRepairRow(kind domain.OpKind, src domain.OpSource, details
 	}
 	r := rows[0]
 	if r.Kind != kind || r.Source != src || r.Outcome != domain.OutcomeSuccess || r.ErrorCode != domain.CodeNone ||
-		r.GameID != game || r.ContainerID != oldCID || r.ImageRef != ref100 || r.CorrelationID == "" {
-		f.t.Errorf("row = %s source=%s, want kind=%s source=%s on %s/%s", dumpRows(rows), r.Source, kind, src, oldCID, ref100)
+		r.GameID != game || r.ContainerID != cid || r.ImageRef != ref || r.CorrelationID == "" {
+		f.t.Errorf("row = %s source=%s, want kind=%s source=%s on %s/%s", dumpRows(rows), r.Source, kind, src, cid, ref)
 	}
 	if !reflect.DeepEqual(r.Details, details) {
 		f.t.Errorf("row details = %v, want %v", r.Details, details)

@@ -46,7 +46,7 @@ func BenchmarkProbeTick(b *testing.B) {
 	failures := func() float64 { return counterValue(b, s, "rtmanager_probe_failures_total") }
 	tick := func() time.Duration {
 		t0 := time.Now()
-		s.App.Watch.Probe.Tick(ctx)
+		s.App.Probe.Tick(ctx)
 		return time.Since(t0)
 	}
 	cold := tick()
@@ -137,8 +137,8 @@ func BenchmarkServiceMemoryWith200Engines(b *testing.B) {
 	}
 	ctx := context.Background()
 	for range ticks {
-		s.App.Watch.Probe.Tick(ctx)
-		s.App.Watch.Inspect.Tick(ctx)
+		s.App.Probe.Tick(ctx)
+		s.App.Inspect.Tick(ctx)
 	}
 	if f := counterValue(b, s, "rtmanager_probe_failures_total"); f != 0 {
 		b.Fatalf("%v probes failed: the benchmark measures healthy engines", f)

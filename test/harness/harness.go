@@ -45,12 +45,9 @@ type Service struct {
 	Config    config.Config
 	StateRoot string
 
-	mu       sync.Mutex
-	gameIDs  []string
-	stopJobs func() // stops the job consumer and waits for its drain; idempotent
-	// stopWatch stops the events listener and the probe and inspect
-	// workers and waits for them.
-	stopWatch func()
+	mu      sync.Mutex
+	gameIDs []string
+	running *di.Running
 }
 
 // Options tune one harness.
@@ -133,8 +130,8 @@ func Start(t testing.TB, opts Options) *Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.stopJobs = background(app.Jobs.Run)
-	s.stopWatch = background(app.Watch.Run)
+	// The boot reconcile pass has run when Start returns.
+	s.running = app.Start(context.Background())
 	// Registered last so it runs first: the consumer stops and containers go
 	// before the service does.
 	t.Cleanup(func() {
@@ -143,29 +140,15 @@ func Start(t testing.TB, opts Options) *Service {
 		cleanup()
 	})
 	t.Cleanup(s.removeContainers)
-	t.Cleanup(s.stopJobs)
-	t.Cleanup(s.stopWatch) // before the containers go: their removal is not news
+	t.Cleanup(s.running.Stop)
 	return s
 }
 
-// background runs f until the returned stop is called; stop cancels f's
-// context and waits for f to return, and may be called more than once.
-func background(f func(context.Context)) (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f(ctx)
-	}()
-	return sync.OnceFunc(func() {
-		cancel()
-		<-done
-	})
-}
-
-// StopJobs shuts the job consumer down as SIGTERM would (stop reading, hand
-// back, drain) and returns when it has stopped. The REST API keeps serving.
-func (s *Service) StopJobs() { s.stopJobs() }
+// Halt stops all background work as SIGTERM would — the job consumer (stop
+// reading, hand back, drain) and the workers — and returns when it has
+// stopped: from then on the service takes no job and notices nothing that
+// happens to its engines, as if it were down. The REST API keeps serving.
+func (s *Service) Halt() { s.running.Stop() }
 
 // GameID returns a fresh game id whose containers and lease are removed when the test ends.
 func (s *Service) GameID(prefix string) string { return s.Track(testenv.UniqueName(prefix)) }

@@ -40,8 +40,8 @@ func TestJobBusyLongerThanTheClaimIdleIsNeverRunTwice(t *testing.T) {
 		return len(l.resultsOf(jobID)) > 0
 	})
 	// Both consumers drain: a second run, had one begun, ends and is answered.
-	a.StopJobs()
-	b.StopJobs()
+	a.Halt()
+	b.Halt()
 
 	if len(owners) > 1 || deliveries > 1 {
 		t.Errorf("the entry moved between consumers %v (delivered %d times)", owners, deliveries)
@@ -127,7 +127,7 @@ func TestJobsUnstartedAtShutdownAreHandedBack(t *testing.T) {
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		a.StopJobs()
+		a.Halt()
 	}()
 	handedBack := func() bool {
 		for _, j := range jobs[2:4] {
@@ -163,7 +163,7 @@ func TestJobsUnstartedAtShutdownAreHandedBack(t *testing.T) {
 
 	b := harness.Start(t, harness.Options{Env: env, Peer: a})
 	l.awaitResults(3*time.Minute, "start", jobs[2:]...)
-	b.StopJobs()
+	b.Halt()
 	checkOneStartSuccessEach(t, l, jobs...)
 	for i, g := range games {
 		checkRunningOnce(t, b, l, g, jobs[i])
@@ -244,7 +244,7 @@ func TestJobsQueuedAcrossARedisRestartAreAnsweredOnce(t *testing.T) {
 	})
 	waitUntil(t, time.Minute, "nothing pending", func() bool { return l.pending() == 0 })
 	// The drain ends whatever still runs, so a second answer would be there now.
-	s.StopJobs()
+	s.Halt()
 	checkOneStartSuccessEach(t, l, jobs...)
 	for i, g := range games {
 		checkRunningOnce(t, s, l, g, jobs[i])

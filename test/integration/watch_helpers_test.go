@@ -2,13 +2,11 @@ package integration
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-
+	"github.com/galaxy/rtmanager/core/domain"
 	"github.com/galaxy/rtmanager/test/harness"
 )
 
@@ -24,29 +22,12 @@ func startRunning(t *testing.T, s *harness.Service, id, ref string) string {
 	return str(r.Body, "current_container_id")
 }
 
-// eventsOf returns the game's health events of one type.
-func eventsOf(t *testing.T, s *harness.Service, id, eventType string) []map[string]any {
-	t.Helper()
-	return only(healthEvents(t, s, id), "event_type", eventType)
-}
-
-// only keeps the entries whose key has the value.
-func only(entries []map[string]any, key, value string) []map[string]any {
-	var out []map[string]any
-	for _, e := range entries {
-		if e[key] == value {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
 // awaitEvent waits until the game has at least one health event of the type
 // and returns the first.
-func awaitEvent(t *testing.T, s *harness.Service, id, eventType string) map[string]any {
+func awaitEvent(t *testing.T, s *harness.Service, id string, eventType domain.HealthEventType) map[string]any {
 	t.Helper()
 	var evs []map[string]any
-	waitUntil(t, watchTimeout, eventType+" of "+id, func() bool {
+	waitUntil(t, watchTimeout, string(eventType)+" of "+id, func() bool {
 		evs = eventsOf(t, s, id, eventType)
 		return len(evs) > 0
 	})
@@ -66,12 +47,6 @@ func awaitHandled(t *testing.T, s *harness.Service, action string, n float64) {
 func handled(t *testing.T, s *harness.Service, action string) float64 {
 	t.Helper()
 	return metricSum(t, s, "rtmanager_docker_events_total", map[string]string{"action": action})
-}
-
-// rowsOf returns the game's operation rows of one kind, oldest first.
-func rowsOf(t *testing.T, s *harness.Service, id, kind string) []map[string]any {
-	t.Helper()
-	return only(opRows(t, s, id), "op_kind", kind)
 }
 
 // engineControl posts to one of the sample engine's control endpoints.
@@ -97,35 +72,8 @@ func dockerDo(t *testing.T, what string, f func(ctx context.Context) error) {
 	}
 }
 
-func dockerKill(t *testing.T, s *harness.Service, cid string) {
-	t.Helper()
-	dockerDo(t, "docker kill", func(ctx context.Context) error { return s.Docker.ContainerKill(ctx, cid, "KILL") })
-}
-
-func dockerRemove(t *testing.T, s *harness.Service, cid string) {
-	t.Helper()
-	dockerDo(t, "docker rm -f", func(ctx context.Context) error {
-		return s.Docker.ContainerRemove(ctx, cid, container.RemoveOptions{Force: true})
-	})
-}
-
-// status is the game's record status.
-func status(t *testing.T, s *harness.Service, id string) string {
-	t.Helper()
-	rec, ok := record(t, s, id)
-	if !ok {
-		t.Fatalf("no record of %s", id)
-	}
-	return str(rec, "status")
-}
-
-// detail reads one key of an event's details.
-func detail(t *testing.T, ev map[string]any, key string) any {
-	t.Helper()
-	var d map[string]any
-	raw, _ := ev["details"].(string)
-	if err := json.Unmarshal([]byte(raw), &d); err != nil {
-		t.Fatalf("details %q: %v", raw, err)
-	}
+// detail reads one key of an event's details (as eventsOf decodes them).
+func detail(ev map[string]any, key string) any {
+	d, _ := ev["details"].(map[string]any)
 	return d[key]
 }

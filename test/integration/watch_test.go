@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/galaxy/rtmanager/core/domain"
 	"github.com/galaxy/rtmanager/test/harness"
 )
 
@@ -19,19 +20,19 @@ func TestEventsListenerReportsWhatHappensBehindRTMsBack(t *testing.T) {
 		name     string
 		ref      string
 		end      func(t *testing.T, cid string)
-		event    string
+		event    domain.HealthEventType
 		exitCode float64
 		// destroyed: the container is removed too (Docker sends die, then destroy).
 		destroyed bool
 	}{
 		{"docker kill is an exit with the signal's code", "galaxy/game:1.0.0",
-			func(t *testing.T, cid string) { dockerKill(t, s, cid) }, "container_exited", 137, false},
+			func(t *testing.T, cid string) { killBehindRTMsBack(t, s, cid) }, "container_exited", 137, false},
 		{"an engine exiting by itself is an exit with its code", "galaxy/game:1.0.0",
 			func(t *testing.T, cid string) { engineControl(t, s, cid, "/control/exit?code=7") }, "container_exited", 7, false},
 		{"an engine over its memory limit is an oom", "galaxy/game:1.0.1", // 64m
 			func(t *testing.T, cid string) { engineControl(t, s, cid, "/control/oom") }, "container_oom", 137, false},
 		{"docker rm -f of a running engine is an exit, reported at its die", "galaxy/game:1.0.0",
-			func(t *testing.T, cid string) { dockerRemove(t, s, cid) }, "container_exited", 137, true},
+			func(t *testing.T, cid string) { removeBehindRTMsBack(t, s, cid) }, "container_exited", 137, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -48,28 +49,29 @@ func TestEventsListenerReportsWhatHappensBehindRTMsBack(t *testing.T) {
 			if n := len(eventsOf(t, s, id, tc.event)); n != 1 {
 				t.Errorf("%d %s events, want exactly 1", n, tc.event)
 			}
-			for _, other := range []string{"container_exited", "container_oom", "container_disappeared"} {
+			for _, other := range []domain.HealthEventType{domain.EventContainerExited, domain.EventContainerOOM,
+				domain.EventContainerDisappeared} {
 				if n := len(eventsOf(t, s, id, other)); other != tc.event && n != 0 {
 					t.Errorf("%d %s events besides the %s", n, other, tc.event)
 				}
 			}
-			if ev["container_id"] != cid || detail(t, ev, "exit_code") != tc.exitCode {
+			if ev["container_id"] != cid || detail(ev, "exit_code") != tc.exitCode {
 				t.Errorf("%s = %v, want container %s and exit_code %v", tc.event, ev, cid, tc.exitCode)
 			}
-			if tc.event == "container_exited" && detail(t, ev, "oom") != false {
+			if tc.event == "container_exited" && detail(ev, "oom") != false {
 				t.Errorf("container_exited details %v, want oom false", ev["details"])
 			}
-			if got := status(t, s, id); got != "stopped" {
+			if got := runtime(t, s, id)["status"]; got != "stopped" {
 				t.Errorf("record %s, want stopped", got)
 			}
-			rows := rowsOf(t, s, id, "reconcile_observe_exit")
+			rows := opsOf(t, s, id, "reconcile_observe_exit")
 			if len(rows) != 1 || rows[0]["op_source"] != "docker_event" || rows[0]["outcome"] != "success" ||
 				rows[0]["container_id"] != cid {
 				t.Errorf("reconcile_observe_exit rows %v, want one success from docker_event on %s", rows, cid)
 			}
 			h := call(t, s, http.MethodGet, rt(id)+"/health", nil)
 			expect(t, h, 200, "")
-			if str(h.Body, "last_event_type") != tc.event || str(h.Body, "source") != "docker_event" {
+			if str(h.Body, "last_event_type") != string(tc.event) || str(h.Body, "source") != "docker_event" {
 				t.Errorf("health snapshot %s, want the %s from docker_event", h.Raw, tc.event)
 			}
 		})
@@ -98,17 +100,18 @@ func TestRTMsOwnWorkIsNotReportedAsAnExit(t *testing.T) {
 	}
 	awaitHandled(t, s, "die", dies+3)
 	awaitHandled(t, s, "destroy", destroys+3)
-	for _, ev := range []string{"container_exited", "container_oom", "container_disappeared"} {
+	for _, ev := range []domain.HealthEventType{domain.EventContainerExited, domain.EventContainerOOM,
+		domain.EventContainerDisappeared} {
 		if n := len(eventsOf(t, s, id, ev)); n != 0 {
 			t.Errorf("%d %s events for RTM's own work", n, ev)
 		}
 	}
-	for _, kind := range []string{"reconcile_observe_exit", "reconcile_dispose"} {
-		if n := len(rowsOf(t, s, id, kind)); n != 0 {
+	for _, kind := range []domain.OpKind{domain.OpReconcileObserveExit, domain.OpReconcileDispose} {
+		if n := len(opsOf(t, s, id, kind)); n != 0 {
 			t.Errorf("%d %s rows for RTM's own work", n, kind)
 		}
 	}
-	if got := status(t, s, id); got != "removed" {
+	if got := runtime(t, s, id)["status"]; got != "removed" {
 		t.Errorf("record %s after cleanup, want removed", got)
 	}
 }
@@ -121,16 +124,16 @@ func TestTwoInstancesReportOneExitOnce(t *testing.T) {
 	id := s1.GameID("two")
 	cid := startRunning(t, s1, id, "galaxy/game:1.0.0")
 	d1, d2 := handled(t, s1, "die"), handled(t, s2, "die")
-	dockerKill(t, s1, cid)
+	killBehindRTMsBack(t, s1, cid)
 	awaitHandled(t, s1, "die", d1+1)
 	awaitHandled(t, s2, "die", d2+1)
 	if n := len(eventsOf(t, s1, id, "container_exited")); n != 1 {
 		t.Errorf("%d container_exited events from two instances, want exactly 1", n)
 	}
-	if n := len(rowsOf(t, s1, id, "reconcile_observe_exit")); n != 1 {
+	if n := len(opsOf(t, s1, id, "reconcile_observe_exit")); n != 1 {
 		t.Errorf("%d reconcile_observe_exit rows from two instances, want exactly 1", n)
 	}
-	if got := status(t, s1, id); got != "stopped" {
+	if got := runtime(t, s1, id)["status"]; got != "stopped" {
 		t.Errorf("record %s, want stopped", got)
 	}
 }
@@ -171,7 +174,7 @@ func TestProbeReportsFailureAndRecoveryOnce(t *testing.T) {
 	if f, _ := probeEvents(a); len(f) != 1 {
 		t.Errorf("%d probe_failed events, want exactly 1", len(f))
 	}
-	if detail(t, ev, "consecutive_failures") != float64(threshold) || detail(t, ev, "last_error") == "" ||
+	if detail(ev, "consecutive_failures") != float64(threshold) || detail(ev, "last_error") == "" ||
 		ev["container_id"] != aCID {
 		t.Errorf("probe_failed %v, want consecutive_failures %d and a last_error", ev, threshold)
 	}
@@ -182,7 +185,7 @@ func TestProbeReportsFailureAndRecoveryOnce(t *testing.T) {
 	if f, r := probeEvents(a); len(f) != 1 || len(r) != 1 {
 		t.Errorf("%d probe_failed and %d probe_recovered events, want exactly 1 each", len(f), len(r))
 	}
-	if ms, _ := detail(t, rec, "failed_for_ms").(float64); ms <= 0 {
+	if ms, _ := detail(rec, "failed_for_ms").(float64); ms <= 0 {
 		t.Errorf("probe_recovered %v, want failed_for_ms > 0", rec)
 	}
 	h := call(t, s, http.MethodGet, rt(a)+"/health", nil)
@@ -204,11 +207,11 @@ func TestInspectReportsAContainerThatIsNotRunning(t *testing.T) {
 		dockerDo(t, "docker unpause", func(ctx context.Context) error { return s.Docker.ContainerUnpause(ctx, cid) })
 	})
 	ev := awaitEvent(t, s, id, "inspect_unhealthy")
-	if ev["container_id"] != cid || detail(t, ev, "reason") != "not_running" ||
-		detail(t, ev, "docker_status") != "paused" || detail(t, ev, "restart_count") != float64(0) {
+	if ev["container_id"] != cid || detail(ev, "reason") != "not_running" ||
+		detail(ev, "docker_status") != "paused" || detail(ev, "restart_count") != float64(0) {
 		t.Errorf("inspect_unhealthy %v, want not_running, docker_status paused, restart_count 0", ev)
 	}
-	if got := status(t, s, id); got != "running" {
+	if got := runtime(t, s, id)["status"]; got != "running" {
 		t.Errorf("record %s: the inspect worker reports, it does not repair", got)
 	}
 }
@@ -252,14 +255,14 @@ func TestEventsStreamBrokenWhileAnEngineDies(t *testing.T) {
 		checks, _ := r.Body["checks"].(map[string]any)
 		return r.Status == 503 && checks["docker_events"] != "ok"
 	})
-	dockerKill(t, s, cid) // the test's own client: not through the proxy
+	killBehindRTMsBack(t, s, cid) // the test's own client: not through the proxy
 	proxy.Mend()
 
 	ev := awaitEvent(t, s, id, "container_exited")
-	if ev["container_id"] != cid || detail(t, ev, "exit_code") != float64(137) {
+	if ev["container_id"] != cid || detail(ev, "exit_code") != float64(137) {
 		t.Errorf("container_exited %v, want container %s, exit_code 137", ev, cid)
 	}
-	waitUntil(t, watchTimeout, "the record stopped", func() bool { return status(t, s, id) == "stopped" })
+	waitUntil(t, watchTimeout, "the record stopped", func() bool { return runtime(t, s, id)["status"] == "stopped" })
 	if n := metricSum(t, s, "rtmanager_events_listener_reconnects_total", nil); n < 1 {
 		t.Errorf("reconnects %v, want at least 1", n)
 	}
