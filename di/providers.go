@@ -216,10 +216,11 @@ func ProvideHealthEmitter(store *postgres.HealthStore, pub *redis.Publisher, m *
 // ProvideListener builds the Docker events listener; it repairs records
 // through the lifecycle service, and asks the reconciler for a pass after a
 // broken stream.
-func ProvideListener(d *docker.Client, runtimes *postgres.RuntimeStore, svc *lifecycle.Service, rec *reconcile.Reconciler,
-	clk ports.Clock, m *metrics.Metrics, log *slog.Logger) *watch.Listener {
+func ProvideListener(d *docker.Client, runtimes *postgres.RuntimeStore, leases *redis.Leases, svc *lifecycle.Service,
+	rec *reconcile.Reconciler, clk ports.Clock, m *metrics.Metrics, log *slog.Logger) *watch.Listener {
 	return watch.NewListener(watch.ListenerDeps{
-		Docker: d, Records: runtimes, Repair: svc, Clock: clk, Metrics: m, Logger: log.With("component", "events"),
+		Docker: d, Records: runtimes, Leases: leases, Repair: svc, Clock: clk, Metrics: m,
+		Logger:    log.With("component", "events"),
 		Reconcile: rec.Trigger,
 	})
 }

@@ -88,7 +88,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func
 	}
 	service := ProvideLifecycle(lifecycleConfig, deps)
 	reconciler := ProvideReconciler(cfg, client, runtimeStore, service, system, metricsMetrics, log)
-	listener := ProvideListener(client, runtimeStore, service, reconciler, system, metricsMetrics, log)
+	listener := ProvideListener(client, runtimeStore, leases, service, reconciler, system, metricsMetrics, log)
 	handler, err := ProvideHandler(cfg, service, runtimeStore, operationLog, healthStore, pool, redisClient, client, listener, metricsMetrics, log)
 	if err != nil {
 		cleanup3()

@@ -22,6 +22,13 @@ const (
 	reconnectMax   = 30 * time.Second
 )
 
+// How often the listener looks whether a game's lease is free again: like a
+// stream job waiting for one, soon at first, then at most four times a second.
+const (
+	idleFirst = 5 * time.Millisecond
+	idleMax   = 250 * time.Millisecond
+)
+
 // Repairer brings a record in line with what happened to its container
 // (lifecycle.Service).
 type Repairer interface {
@@ -33,6 +40,7 @@ type Repairer interface {
 type ListenerDeps struct {
 	Docker  ports.Docker
 	Records ports.RuntimeStore
+	Leases  ports.Leases
 	Repair  Repairer
 	Clock   ports.Clock
 	Metrics ports.Metrics
@@ -206,34 +214,52 @@ func (l *Listener) drain(ctx context.Context, gameID string, ln *lane) {
 func (l *Listener) handle(ctx context.Context, e laneEvent) {
 	ev := e.ev
 	log := l.d.Logger.With("game_id", ev.GameID, "container_id", ev.ContainerID, "action", ev.Action)
-	var err error
-	switch ev.Action {
-	case ports.ActionDie:
-		code, _ := strconv.Atoi(ev.ExitCode) // Docker's inspection has the last word
-		_, err = l.d.Repair.ObserveExit(ctx, lifecycle.ExitInput{GameID: ev.GameID, ContainerID: ev.ContainerID,
-			ExitCode: code, OOM: e.oom, Source: domain.SourceDockerEvent})
-	case ports.ActionDestroy:
-		err = l.destroyed(ctx, ev)
+	running, err := l.stillRunning(ctx, ev)
+	if err == nil && running {
+		switch ev.Action {
+		case ports.ActionDie:
+			code, _ := strconv.Atoi(ev.ExitCode) // Docker's inspection has the last word
+			_, err = l.d.Repair.ObserveExit(ctx, lifecycle.ExitInput{GameID: ev.GameID, ContainerID: ev.ContainerID,
+				ExitCode: code, OOM: e.oom, Source: domain.SourceDockerEvent})
+		case ports.ActionDestroy:
+			_, err = l.d.Repair.Dispose(ctx, lifecycle.DisposeInput{GameID: ev.GameID, ContainerID: ev.ContainerID,
+				Source: domain.SourceDockerEvent})
+		}
 	}
 	if err != nil && ctx.Err() == nil {
 		log.Warn("events: repair failed; the reconciler will find the drift", "err", err)
 	}
 }
 
-// destroyed reports a removal only for a record running that container
-// (contract §7): any other destroy — RTM's own cleanup, restart or patch, a
-// container already recorded stopped — is silent.
-func (l *Listener) destroyed(ctx context.Context, ev ports.ContainerEvent) error {
+// stillRunning reports whether the game's record still runs the event's
+// container — only then is there anything to repair (contract §7: a die or
+// a destroy of anything else is silent). It first waits until no operation
+// holds the game's lease: RTM's own stop, restart, patch or cleanup makes
+// exactly these events while it holds it, and the record says so once it
+// lets go. The check takes no lease, so the listener never holds one for
+// RTM's own work, and a REST call that follows that work is never refused
+// because of it; the repair re-checks under the lease.
+func (l *Listener) stillRunning(ctx context.Context, ev ports.ContainerEvent) (bool, error) {
+	for delay := idleFirst; ; delay = min(2*delay, idleMax) {
+		held, err := l.d.Leases.Held(ctx, ev.GameID)
+		if err != nil {
+			return false, err
+		}
+		if !held {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(delay):
+		}
+	}
 	rec, err := l.d.Records.Get(ctx, ev.GameID)
 	switch {
 	case errors.Is(err, ports.ErrNotFound):
-		return nil
+		return false, nil
 	case err != nil:
-		return err
-	case rec.Status != domain.StatusRunning || rec.CurrentContainerID != ev.ContainerID:
-		return nil
+		return false, err
 	}
-	_, err = l.d.Repair.Dispose(ctx, lifecycle.DisposeInput{GameID: ev.GameID, ContainerID: ev.ContainerID,
-		Source: domain.SourceDockerEvent})
-	return err
+	return rec.Status == domain.StatusRunning && rec.CurrentContainerID == ev.ContainerID, nil
 }

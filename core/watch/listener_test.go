@@ -73,7 +73,11 @@ type listenerWorld struct {
 	handled    chan string // actions, as the listener is done with events
 	reconciles chan struct{}
 	records    map[string]domain.Record
-	cancel     context.CancelFunc
+	// held answers Leases.Held: whether the game's lease is taken, asked
+	// for the nth time (from 1).
+	held   func(gameID string, n int) bool
+	asks   map[string]int
+	cancel context.CancelFunc
 	done       chan struct{}
 	readies    int
 }
@@ -93,16 +97,26 @@ func newListenerWorld(t *testing.T, records map[string]domain.Record) *listenerW
 			return s.events, s.errs
 		}).AnyTimes()
 	w.world.records.EXPECT().Get(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, id string) (domain.Record, error) {
+		w.world.mu.Lock()
+		defer w.world.mu.Unlock()
 		if r, ok := w.records[id]; ok {
 			return r, nil
 		}
 		return domain.Record{}, fmt.Errorf("record: %w", ports.ErrNotFound)
 	}).AnyTimes()
+	w.held, w.asks = func(string, int) bool { return false }, map[string]int{}
+	leases := mocks.NewMockLeases(gomock.NewController(t))
+	leases.EXPECT().Held(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, id string) (bool, error) {
+		w.world.mu.Lock()
+		defer w.world.mu.Unlock()
+		w.asks[id]++
+		return w.held(id, w.asks[id]), nil
+	}).AnyTimes()
 	w.metrics.EXPECT().EventHandled(gomock.Any(), gomock.Any()).Do(func(action string, _ time.Duration) {
 		w.handled <- action
 	}).AnyTimes()
 	w.metrics.EXPECT().EventsReconnected().AnyTimes()
-	w.listener = watch.NewListener(watch.ListenerDeps{Docker: docker, Records: w.world.records, Repair: w.repairs,
+	w.listener = watch.NewListener(watch.ListenerDeps{Docker: docker, Records: w.world.records, Leases: leases, Repair: w.repairs,
 		Clock: w.clock, Metrics: w.metrics, Logger: quiet, Reconcile: func() { w.reconciles <- struct{}{} }})
 	ctx, cancel := context.WithCancel(context.Background())
 	w.cancel, w.done = cancel, make(chan struct{})
@@ -153,13 +167,18 @@ func TestListenerRepairs(t *testing.T) {
 		exits     []lifecycle.ExitInput
 		disposals []lifecycle.DisposeInput
 	}{
-		{"a die is an observed exit with its code", nil,
+		{"a die is an observed exit with its code", ptr(running("c1")),
 			[]ports.ContainerEvent{event("die", "g", "c1", 1)}, []lifecycle.ExitInput{exit(false)}, nil},
-		{"a die after the container's oom is an oom", nil,
+		{"a die after the container's oom is an oom", ptr(running("c1")),
 			[]ports.ContainerEvent{event("oom", "g", "c1", 1), event("die", "g", "c1", 2)}, []lifecycle.ExitInput{exit(true)}, nil},
-		{"an oom marks only its own container", nil,
+		{"an oom marks only its own container", ptr(running("c1")),
 			[]ports.ContainerEvent{event("oom", "g", "c0", 1), event("die", "g", "c1", 2)}, []lifecycle.ExitInput{exit(false)}, nil},
-		{"start and the other actions are ignored", nil,
+		{"a die of a container the record no longer runs is silent (RTM stopped it)",
+			&domain.Record{GameID: "g", Status: domain.StatusStopped, CurrentContainerID: "c1"},
+			[]ports.ContainerEvent{event("die", "g", "c1", 1)}, nil, nil},
+		{"a die of a game without a record is silent", nil,
+			[]ports.ContainerEvent{event("die", "g", "c1", 1)}, nil, nil},
+		{"start and the other actions are ignored", ptr(running("c1")),
 			[]ports.ContainerEvent{event("start", "g", "c1", 1), event("kill", "g", "c1", 2), event("stop", "g", "c1", 3)}, nil, nil},
 		{"a destroy of the running record's container is a removal", ptr(running("c1")),
 			[]ports.ContainerEvent{event("destroy", "g", "c1", 1)}, nil, []lifecycle.DisposeInput{dispose}},
@@ -196,7 +215,10 @@ func ptr[T any](v T) *T { return &v }
 // TestListenerSlowGameHoldsUpNobody: while one game's repair waits (its
 // lease is busy), the events of other games are handled.
 func TestListenerSlowGameHoldsUpNobody(t *testing.T) {
-	w := newListenerWorld(t, nil)
+	w := newListenerWorld(t, map[string]domain.Record{
+		"slow": {GameID: "slow", Status: domain.StatusRunning, CurrentContainerID: "c1"},
+		"fast": {GameID: "fast", Status: domain.StatusRunning, CurrentContainerID: "c2"},
+	})
 	release := make(chan struct{})
 	w.repairs.hold["slow"] = release
 	sub := w.subscription()
@@ -214,6 +236,30 @@ func TestListenerSlowGameHoldsUpNobody(t *testing.T) {
 		t.Fatalf("repair of %s asked after the release, want slow's second", got)
 	}
 	w.awaitHandled(3)
+}
+
+// TestListenerWaitsOutRTMsOwnWork: a die that comes while an operation holds
+// the game's lease (RTM stopping its own container) is judged on the record
+// that operation leaves, and asks for no repair — no lease is taken for it.
+func TestListenerWaitsOutRTMsOwnWork(t *testing.T) {
+	w := newListenerWorld(t, map[string]domain.Record{
+		"g": {GameID: "g", Status: domain.StatusRunning, CurrentContainerID: "c1"},
+	})
+	w.world.mu.Lock()
+	w.held = func(_ string, n int) bool {
+		if n == 3 { // the stop is done: its record says so
+			w.records["g"] = domain.Record{GameID: "g", Status: domain.StatusStopped, CurrentContainerID: "c1"}
+		}
+		return n <= 3
+	}
+	w.world.mu.Unlock()
+	sub := w.subscription()
+	sub.events <- event("die", "g", "c1", 1)
+	w.awaitHandled(1)
+	w.stop()
+	if len(w.repairs.exits) != 0 || w.asks["g"] != 4 {
+		t.Errorf("exits %+v after %d looks at the lease, want none after 4", w.repairs.exits, w.asks["g"])
+	}
 }
 
 // TestListenerResubscribesFromTheLastEvent: a broken stream is subscribed
