@@ -15,7 +15,7 @@ import (
 // and its record is stopped by a reconcile_observe_exit row from the events
 // listener.
 func TestEventsListenerReportsWhatHappensBehindRTMsBack(t *testing.T) {
-	s := harness.Start(t, harness.Options{})
+	s := harness.Start(t, harness.Options{Env: noGrace})
 	tests := []struct {
 		name     string
 		ref      string
@@ -31,7 +31,7 @@ func TestEventsListenerReportsWhatHappensBehindRTMsBack(t *testing.T) {
 			func(t *testing.T, cid string) { engineControl(t, s, cid, "/control/exit?code=7") }, "container_exited", 7, false},
 		{"an engine over its memory limit is an oom", "galaxy/game:1.0.1", // 64m
 			func(t *testing.T, cid string) { engineControl(t, s, cid, "/control/oom") }, "container_oom", 137, false},
-		{"docker rm -f of a running engine is an exit, reported at its die", "galaxy/game:1.0.0",
+		{"docker rm -f of a running engine is an exit, reported at its die, then a removal", "galaxy/game:1.0.0",
 			func(t *testing.T, cid string) { removeBehindRTMsBack(t, s, cid) }, "container_exited", 137, true},
 	}
 	for _, tc := range tests {
@@ -73,6 +73,17 @@ func TestEventsListenerReportsWhatHappensBehindRTMsBack(t *testing.T) {
 			expect(t, h, 200, "")
 			if str(h.Body, "last_event_type") != string(tc.event) || str(h.Body, "source") != "docker_event" {
 				t.Errorf("health snapshot %s, want the %s from docker_event", h.Raw, tc.event)
+			}
+			if tc.destroyed {
+				// The container is gone: the next reconcile pass records it
+				// removed, without another event (the record was stopped).
+				reconcilePass(t, s)
+				if got := runtime(t, s, id)["status"]; got != "removed" {
+					t.Errorf("record %v after a reconcile pass, want removed", got)
+				}
+				if n := len(eventsOf(t, s, id, domain.EventContainerDisappeared)); n != 0 {
+					t.Errorf("%d container_disappeared events for an exit already reported", n)
+				}
 			}
 		})
 	}
