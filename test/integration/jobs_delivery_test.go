@@ -110,8 +110,20 @@ func TestJobsUnstartedAtShutdownAreHandedBack(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, g := range games {
-		jobs = append(jobs, l.startJob(g, "galaxy/game:1.0.0"))
+	// All six in one MULTI: A's first read finds them all, whenever it comes,
+	// and takes four (its room). Written one by one, a read made between two
+	// writes could take three, and A reads no more until half its room is free.
+	cmds := make([]*goredis.StringCmd, len(games))
+	if _, err := a.Redis.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, g := range games {
+			cmds[i] = p.XAdd(ctx, jobArgs(t, a, jobSpec{"start", g}, "galaxy/game:1.0.0", ""))
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cmds {
+		jobs = append(jobs, c.Val())
 	}
 
 	// A fills up: the two first jobs run (waiting for their leases) on both
