@@ -327,7 +327,11 @@ func (g *gated) Dispose(ctx context.Context, in lifecycle.DisposeInput) (bool, e
 	g.now++
 	g.most = max(g.most, g.now)
 	if g.now == g.limit {
-		close(g.full)
+		select {
+		case <-g.full: // full once already: after the release, later repairs fill up again
+		default:
+			close(g.full)
+		}
 	}
 	g.mu.Unlock()
 	<-g.release
