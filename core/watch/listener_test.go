@@ -75,11 +75,11 @@ type listenerWorld struct {
 	records    map[string]domain.Record
 	// held answers Leases.Held: whether the game's lease is taken, asked
 	// for the nth time (from 1).
-	held   func(gameID string, n int) bool
-	asks   map[string]int
-	cancel context.CancelFunc
-	done       chan struct{}
-	readies    int
+	held    func(gameID string, n int) bool
+	asks    map[string]int
+	cancel  context.CancelFunc
+	done    chan struct{}
+	readies int
 }
 
 func newListenerWorld(t *testing.T, records map[string]domain.Record) *listenerWorld {
