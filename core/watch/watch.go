@@ -13,31 +13,15 @@ package watch
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/galaxy/rtmanager/core/domain"
+	"github.com/galaxy/rtmanager/core/internal/sweep"
 	"github.com/galaxy/rtmanager/ports"
 )
 
 // recordsPage is how many records one listing query returns.
 const recordsPage = 500
-
-// runningRecords lists every running record, page by page.
-func runningRecords(ctx context.Context, records ports.RuntimeStore) ([]domain.Record, error) {
-	var all []domain.Record
-	for after := ""; ; {
-		page, err := records.List(ctx, ports.ListRuntimesQuery{Status: domain.StatusRunning, AfterGameID: after, Limit: recordsPage})
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, page...)
-		if len(page) < recordsPage {
-			return all, nil
-		}
-		after = page[len(page)-1].GameID
-	}
-}
 
 // lifetimes keeps what a worker remembers of each running game between
 // ticks. A game's state lasts as long as the game runs the same container: a
@@ -56,7 +40,7 @@ type lifetime[S any] struct {
 // returned. Only tick touches the map; each fn only its own game's state.
 func (l *lifetimes[S]) tick(ctx context.Context, records ports.RuntimeStore, log *slog.Logger, n int,
 	fn func(rec domain.Record, state *S)) {
-	recs, err := runningRecords(ctx, records)
+	recs, err := sweep.Records(ctx, records, domain.StatusRunning, recordsPage)
 	if err != nil {
 		if ctx.Err() == nil {
 			log.Warn("list running records", "err", err)
@@ -72,23 +56,7 @@ func (l *lifetimes[S]) tick(ctx context.Context, records ports.RuntimeStore, log
 		next[r.GameID] = lt
 	}
 	l.byGame = next
-	each(recs, n, func(r domain.Record) { fn(r, next[r.GameID].state) })
-}
-
-// each runs fn for every record, at most n at once, and returns when all
-// have returned.
-func each(recs []domain.Record, n int, fn func(domain.Record)) {
-	sem := make(chan struct{}, max(n, 1))
-	var wg sync.WaitGroup
-	for _, r := range recs {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			fn(r)
-		}()
-	}
-	wg.Wait()
+	sweep.Each(ctx, recs, n, func(r domain.Record) { fn(r, next[r.GameID].state) })
 }
 
 // every runs tick once per interval until ctx ends; a tick that overruns
