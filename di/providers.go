@@ -25,9 +25,11 @@ import (
 	"github.com/galaxy/rtmanager/adapters/redis"
 	"github.com/galaxy/rtmanager/adapters/statedir"
 	"github.com/galaxy/rtmanager/adapters/swarm"
+	"github.com/galaxy/rtmanager/core/health"
 	"github.com/galaxy/rtmanager/core/jobs"
 	"github.com/galaxy/rtmanager/core/lifecycle"
 	"github.com/galaxy/rtmanager/core/reconcile"
+	"github.com/galaxy/rtmanager/core/watch"
 	"github.com/galaxy/rtmanager/internal/config"
 	"github.com/galaxy/rtmanager/ports"
 )
@@ -209,16 +211,60 @@ func ProvideLifecycle(cfg lifecycle.Config, d lifecycle.Deps) *lifecycle.Service
 
 // ProvideHandler builds the REST API with its readiness checks.
 func ProvideHandler(cfg config.Config, svc *lifecycle.Service, runtimes *postgres.RuntimeStore, ops *postgres.OperationLog,
-	health *postgres.HealthStore, pool *pgxpool.Pool, rdb *goredis.Client, d *docker.Client, m *metrics.Metrics,
-	log *slog.Logger) (http.Handler, error) {
+	health *postgres.HealthStore, pool *pgxpool.Pool, rdb *goredis.Client, d *docker.Client, events *watch.Listener,
+	m *metrics.Metrics, log *slog.Logger) (http.Handler, error) {
 	return httpapi.New(httpapi.Config{
 		Lifecycle: svc, Runtimes: runtimes, Operations: ops, Health: health,
 		Readiness: map[string]httpapi.ReadinessCheck{
 			"postgres": func(ctx context.Context) error { return postgres.Ping(ctx, pool) },
 			"redis":    func(ctx context.Context) error { return redis.Ping(ctx, rdb) },
 			"docker":   d.Ping,
+			// The events listener's stream (contract §7): down, exits and
+			// removals go unseen until it is back.
+			"docker_events": events.Check,
 		},
 		Metrics: m.Handler(), Token: cfg.InternalToken, Logger: log,
+	})
+}
+
+// The watchers (contract §7): the events listener, the probe and inspect workers.
+
+// ProvideHealthEmitter is the health emitter the watchers share.
+func ProvideHealthEmitter(store *postgres.HealthStore, pub *redis.Publisher, m *metrics.Metrics) *health.Emitter {
+	return health.NewEmitter(store, pub, m)
+}
+
+// ProvideListener builds the Docker events listener; it repairs records
+// through the lifecycle service, and asks the reconciler for a pass after a
+// broken stream.
+func ProvideListener(d *docker.Client, runtimes *postgres.RuntimeStore, leases *redis.Leases, svc *lifecycle.Service,
+	rec *reconcile.Reconciler, clk ports.Clock, m *metrics.Metrics, log *slog.Logger) *watch.Listener {
+	return watch.NewListener(watch.ListenerDeps{
+		Docker: d, Records: runtimes, Leases: leases, Repair: svc, Clock: clk, Metrics: m,
+		Logger:    log.With("component", "events"),
+		Reconcile: rec.Trigger,
+	})
+}
+
+// ProvideProbe builds the probe worker; it reaches engines as the readiness
+// gate does.
+func ProvideProbe(cfg config.Config, runtimes *postgres.RuntimeStore, prober *engine.Prober, svc *lifecycle.Service,
+	h *health.Emitter, clk ports.Clock, m *metrics.Metrics, log *slog.Logger) *watch.Probe {
+	return watch.NewProbe(watch.ProbeConfig{
+		Interval: cfg.ProbeInterval, Timeout: cfg.ProbeTimeout,
+		Threshold: cfg.ProbeFailuresThreshold, Concurrency: cfg.ProbeConcurrency,
+	}, watch.ProbeDeps{
+		Records: runtimes, Prober: prober, Addresses: svc.EngineAddresses(), Health: h, Clock: clk, Metrics: m,
+		Logger: log.With("component", "probe"),
+	})
+}
+
+// ProvideInspect builds the inspect worker; it inspects engines through the
+// runtime's port (a service and its task on swarm).
+func ProvideInspect(cfg config.Config, runtimes *postgres.RuntimeStore, d ports.Docker, h *health.Emitter,
+	clk ports.Clock, log *slog.Logger) *watch.Inspect {
+	return watch.NewInspect(cfg.InspectInterval, watch.InspectDeps{
+		Records: runtimes, Docker: d, Health: h, Clock: clk, Logger: log.With("component", "inspect"),
 	})
 }
 
@@ -228,7 +274,10 @@ func ProvideHandler(cfg config.Config, svc *lifecycle.Service, runtimes *postgre
 const reconcileConcurrency = 4
 
 // ProvideReconciler builds the reconciler; its repairs are the lifecycle's.
-func ProvideReconciler(cfg config.Config, d *docker.Client, runtimes *postgres.RuntimeStore, svc *lifecycle.Service,
+// It lists engines through the runtime's port: on swarm a game's engine is
+// its service, and its task's container (labelled like an engine) must never
+// be taken for one.
+func ProvideReconciler(cfg config.Config, d ports.Docker, runtimes *postgres.RuntimeStore, svc *lifecycle.Service,
 	clk ports.Clock, m *metrics.Metrics, log *slog.Logger) *reconcile.Reconciler {
 	return reconcile.New(reconcile.Config{
 		Deployment: cfg.Deployment, Interval: cfg.ReconcileInterval, Grace: cfg.ReconcileGrace,

@@ -21,7 +21,7 @@ import (
 
 // Build assembles the service in boot order (contract §10): Docker checked,
 // PostgreSQL opened and migrated, Redis opened. Nothing runs yet: the caller
-// serves App.Handler and runs App.Jobs. The cleanup closes what was
+// serves App.Handler and runs App.Jobs and App.Watch. The cleanup closes what was
 // opened, in reverse.
 func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func(), error) {
 	wire.Build(
@@ -44,6 +44,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func
 		wire.Struct(new(lifecycle.Deps), "*"),
 		LifecycleConfig, ProvideLifecycle, ProvideConsumer,
 		ProvideReconciler, ProvideRetention,
+		ProvideHealthEmitter, ProvideListener, ProvideProbe, ProvideInspect,
 		ProvideHandler,
 		NewApp,
 	)

@@ -20,7 +20,7 @@ import (
 
 // Build assembles the service in boot order (contract §10): Docker checked,
 // PostgreSQL opened and migrated, Redis opened. Nothing runs yet: the caller
-// serves App.Handler and runs App.Jobs. The cleanup closes what was
+// serves App.Handler and runs App.Jobs and App.Watch. The cleanup closes what was
 // opened, in reverse.
 func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func(), error) {
 	lifecycleConfig := LifecycleConfig(cfg)
@@ -92,7 +92,9 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func
 		Logger:        log,
 	}
 	service := ProvideLifecycle(lifecycleConfig, deps)
-	handler, err := ProvideHandler(cfg, service, runtimeStore, operationLog, healthStore, pool, redisClient, client, metricsMetrics, log)
+	reconciler := ProvideReconciler(cfg, docker, runtimeStore, service, system, metricsMetrics, log)
+	listener := ProvideListener(client, runtimeStore, leases, service, reconciler, system, metricsMetrics, log)
+	handler, err := ProvideHandler(cfg, service, runtimeStore, operationLog, healthStore, pool, redisClient, client, listener, metricsMetrics, log)
 	if err != nil {
 		cleanup3()
 		cleanup2()
@@ -107,9 +109,11 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func
 		return nil, nil, err
 	}
 	consumer := ProvideConsumer(cfg, jobSource, publisher, service, system, metricsMetrics, log)
-	reconciler := ProvideReconciler(cfg, client, runtimeStore, service, system, metricsMetrics, log)
 	retention := ProvideRetention(cfg, runtimeStore, service, system, log)
-	app := NewApp(handler, service, metricsMetrics, runtimeStore, consumer, reconciler, retention)
+	emitter := ProvideHealthEmitter(healthStore, publisher, metricsMetrics)
+	probe := ProvideProbe(cfg, runtimeStore, prober, service, emitter, system, metricsMetrics, log)
+	inspect := ProvideInspect(cfg, runtimeStore, docker, emitter, system, log)
+	app := NewApp(handler, service, metricsMetrics, runtimeStore, consumer, reconciler, retention, listener, probe, inspect)
 	return app, func() {
 		cleanup3()
 		cleanup2()

@@ -134,4 +134,15 @@ type Metrics interface {
 	JobDeadLettered(kind JobKind)
 	// JobsPending sets the group's count of delivered, unacknowledged entries.
 	JobsPending(n int64)
+
+	// The events listener and the probe worker (contract §7).
+
+	// EventsReconnected counts one reconnect of the Docker events stream.
+	EventsReconnected()
+	// EventHandled counts one Docker event the listener has handled, by
+	// action (ActionDie, ActionOOM, ActionDestroy, or "other"), and sets the
+	// events lag: how long before it finished, Docker had sent the event.
+	EventHandled(action string, lag time.Duration)
+	// ProbeFailed counts one failed engine probe of the probe worker.
+	ProbeFailed()
 }

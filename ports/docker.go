@@ -113,6 +113,14 @@ func (c ContainerInfo) OwnedBy(deployment string) bool {
 	return deployment != "" && c.Labels[LabelOwner] == OwnerValue && c.Labels[LabelDeployment] == deployment
 }
 
+// The Docker event actions the events listener acts on (contract §7); it
+// ignores every other.
+const (
+	ActionDie     = "die"
+	ActionOOM     = "oom"
+	ActionDestroy = "destroy"
+)
+
 // ContainerEvent is one Docker event of a container of this deployment.
 type ContainerEvent struct {
 	Action      string // start, die, oom, destroy, …

@@ -82,6 +82,12 @@ type ListOperationsQuery struct {
 // HealthStore keeps the latest health snapshot per game (table health_snapshots).
 type HealthStore interface {
 	Upsert(ctx context.Context, s domain.HealthSnapshot) error
+	// UpsertChanged stores the snapshot only when it changes the stored one
+	// — another container, status or event type, or other details once the
+	// ignored keys are left out — and is not older; it reports whether it
+	// stored it. Several instances observing the same change race on it, and
+	// exactly one wins.
+	UpsertChanged(ctx context.Context, s domain.HealthSnapshot, ignoredKeys ...string) (bool, error)
 	// Get returns the snapshot of a game or ErrNotFound.
 	Get(ctx context.Context, gameID string) (domain.HealthSnapshot, error)
 }

@@ -802,7 +802,7 @@ type ServerInterface interface {
 	// InternalHealthz Liveness.
 	// (GET /healthz)
 	InternalHealthz(w http.ResponseWriter, r *http.Request)
-	// InternalReadyz Readiness of PostgreSQL, Redis and Docker.
+	// InternalReadyz Readiness of PostgreSQL, Redis, Docker and the Docker events stream.
 	// (GET /readyz)
 	InternalReadyz(w http.ResponseWriter, r *http.Request)
 }
@@ -3198,7 +3198,7 @@ type StrictServerInterface interface {
 	// InternalHealthz Liveness.
 	// (GET /healthz)
 	InternalHealthz(ctx context.Context, request InternalHealthzRequestObject) (InternalHealthzResponseObject, error)
-	// InternalReadyz Readiness of PostgreSQL, Redis and Docker.
+	// InternalReadyz Readiness of PostgreSQL, Redis, Docker and the Docker events stream.
 	// (GET /readyz)
 	InternalReadyz(ctx context.Context, request InternalReadyzRequestObject) (InternalReadyzResponseObject, error)
 }

@@ -35,6 +35,7 @@ type Metrics struct {
 	deadLetters    *prometheus.CounterVec
 	pending        prometheus.Gauge
 
+	watchMetrics // events listener and probe worker (watch.go)
 	*reconcileMetrics
 }
 
@@ -93,6 +94,7 @@ func New() *Metrics {
 	f(m.deadLetters)
 	f(m.pending)       // unlabelled: exported at 0 from registration
 	m.SetRuntimes(nil) // every status at 0 until the first count
+	m.watchMetrics = newWatchMetrics(reg)
 	for _, t := range domain.AllHealthEventTypes {
 		m.healthEvents.WithLabelValues(string(t))
 	}

@@ -181,3 +181,37 @@ func TestJobsPendingSetsTheGauge(t *testing.T) {
 		}
 	}
 }
+
+func TestWatchMetrics(t *testing.T) {
+	m := New()
+	m.EventsReconnected()
+	m.EventsReconnected()
+	m.ProbeFailed()
+	m.EventHandled(ports.ActionDie, 0)
+	events := samples(t, m, "rtmanager_docker_events_total")
+	if events[`action="die"`].value != 1 || events[`action="destroy"`].value != 0 {
+		t.Errorf("events by action = %+v, want one die and no destroy", events)
+	}
+	if got := samples(t, m, "rtmanager_events_listener_reconnects_total")[""].value; got != 2 {
+		t.Errorf("reconnects = %v, want 2", got)
+	}
+	if got := samples(t, m, "rtmanager_probe_failures_total")[""].value; got != 1 {
+		t.Errorf("probe failures = %v, want 1", got)
+	}
+	tests := []struct {
+		name string
+		lag  time.Duration
+		want float64
+	}{
+		{"the lag of the last event handled is the gauge", 1500 * time.Millisecond, 1.5},
+		{"a lag below zero (clock skew) is 0", -time.Second, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m.EventHandled("other", tc.lag)
+			if got := samples(t, m, "rtmanager_events_lag_seconds")[""].value; got != tc.want {
+				t.Errorf("lag gauge = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -15,11 +15,25 @@ type HealthStore struct {
 // Upsert stores the snapshot as the game's latest, unless the stored one was
 // observed later: concurrent workers must not roll the snapshot back in time.
 func (h *HealthStore) Upsert(ctx context.Context, s domain.HealthSnapshot) error {
+	_, err := h.upsert(ctx, s, nil)
+	return err
+}
+
+// UpsertChanged stores the snapshot like Upsert, but only when it changes the
+// stored one (container, status, event type, or details other than the
+// ignored keys), and reports whether it did.
+func (h *HealthStore) UpsertChanged(ctx context.Context, s domain.HealthSnapshot, ignoredKeys ...string) (bool, error) {
+	return h.upsert(ctx, s, append([]string{}, ignoredKeys...)) // never nil: nil is the unconditional Upsert
+}
+
+// upsert runs the one upsert statement: unconditional with ignoredKeys nil
+// (SQL NULL), conditional on a change otherwise.
+func (h *HealthStore) upsert(ctx context.Context, s domain.HealthSnapshot, ignoredKeys []string) (bool, error) {
 	details, err := encodeDetails(s.Details)
 	if err != nil {
-		return wrapErr("upsert health snapshot of "+s.GameID, err)
+		return false, wrapErr("upsert health snapshot of "+s.GameID, err)
 	}
-	err = h.q.UpsertHealthSnapshot(ctx, sqlcgen.UpsertHealthSnapshotParams{
+	n, err := h.q.UpsertHealthSnapshot(ctx, sqlcgen.UpsertHealthSnapshotParams{
 		GameID:        s.GameID,
 		ContainerID:   s.ContainerID,
 		Status:        string(s.Status),
@@ -27,8 +41,9 @@ func (h *HealthStore) Upsert(ctx context.Context, s domain.HealthSnapshot) error
 		LastEventType: string(s.LastEventType),
 		Details:       details,
 		ObservedAt:    timestamptz(s.ObservedAt),
+		IgnoredKeys:   ignoredKeys,
 	})
-	return wrapErr("upsert health snapshot of "+s.GameID, err)
+	return n > 0, wrapErr("upsert health snapshot of "+s.GameID, err)
 }
 
 // Get returns the snapshot of a game or ports.ErrNotFound.

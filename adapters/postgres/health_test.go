@@ -2,7 +2,9 @@ package postgres_test
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -110,6 +112,95 @@ func TestHealthSnapshots(t *testing.T) {
 			if err := s.Health().Upsert(t.Context(), snap); err != nil {
 				t.Errorf("Upsert(status=%s source=%s event=%s): %v", snap.Status, snap.Source, snap.LastEventType, err)
 			}
+		}
+	})
+}
+
+func TestHealthSnapshotsUpsertChanged(t *testing.T) {
+	t.Parallel()
+
+	stored := snapshot("game-1", at(0)) // probe_failed of c-1, last_error "connection refused"
+	with := func(f func(*domain.HealthSnapshot)) domain.HealthSnapshot {
+		s := stored
+		s.Details = map[string]any{"last_error": "connection refused"}
+		s.ObservedAt = at(time.Second)
+		f(&s)
+		return s
+	}
+	tests := []struct {
+		name    string
+		next    domain.HealthSnapshot
+		ignored []string
+		stores  bool
+	}{
+		{"the same observation again is not a change", with(func(*domain.HealthSnapshot) {}), nil, false},
+		{"details differing only in an ignored key are not a change",
+			with(func(s *domain.HealthSnapshot) { s.Details["last_error"] = "timeout" }), []string{"last_error"}, false},
+		{"details differing in a key not ignored are a change",
+			with(func(s *domain.HealthSnapshot) { s.Details["last_error"] = "timeout" }), []string{"failed_for_ms"}, true},
+		{"another event type is a change", with(func(s *domain.HealthSnapshot) {
+			s.Status, s.LastEventType, s.Details = domain.HealthHealthy, domain.EventProbeRecovered, map[string]any{}
+		}), nil, true},
+		{"another container is a change", with(func(s *domain.HealthSnapshot) { s.ContainerID = "c-2" }), nil, true},
+		{"an older observation is never stored, changed or not",
+			with(func(s *domain.HealthSnapshot) { s.ContainerID, s.ObservedAt = "c-2", at(-time.Second) }), nil, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s, _ := newStore(t)
+			if ok, err := s.Health().UpsertChanged(t.Context(), stored); err != nil || !ok {
+				t.Fatalf("first UpsertChanged of a game without a snapshot = %v, %v; want stored", ok, err)
+			}
+			ok, err := s.Health().UpsertChanged(t.Context(), tc.next, tc.ignored...)
+			if err != nil || ok != tc.stores {
+				t.Fatalf("UpsertChanged = %v, %v; want %v", ok, err, tc.stores)
+			}
+			got, err := s.Health().Get(t.Context(), "game-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := stored
+			if tc.stores {
+				want = tc.next
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("snapshot mismatch\n got: %s\nwant: %s", dump(got), dump(want))
+			}
+		})
+	}
+
+	// Instances that observed the same change race on one row: exactly one
+	// stores it, so exactly one publishes its event.
+	t.Run("of instances storing the same change at once exactly one wins", func(t *testing.T) {
+		t.Parallel()
+		s, _ := newStore(t)
+		const instances = 8
+		wins := make(chan bool, instances)
+		var wg sync.WaitGroup
+		for i := range instances {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				snap := snapshot("game-1", at(time.Duration(i)*time.Millisecond))
+				snap.Details = map[string]any{"last_error": fmt.Sprintf("instance %d", i)}
+				ok, err := s.Health().UpsertChanged(t.Context(), snap, "last_error")
+				if err != nil {
+					t.Error(err)
+				}
+				wins <- ok
+			}()
+		}
+		wg.Wait()
+		close(wins)
+		n := 0
+		for ok := range wins {
+			if ok {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("%d instances stored the change, want exactly 1", n)
 		}
 	})
 }

@@ -960,7 +960,7 @@ type ClientInterface interface {
 	// Corresponds with GET /healthz (the `InternalHealthz` operationId).
 	InternalHealthz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// InternalReadyz Readiness of PostgreSQL, Redis and Docker.
+	// InternalReadyz Readiness of PostgreSQL, Redis, Docker and the Docker events stream.
 	//
 	// Corresponds with GET /readyz (the `InternalReadyz` operationId).
 	InternalReadyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1223,7 +1223,7 @@ func (c *Client) InternalHealthz(ctx context.Context, reqEditors ...RequestEdito
 	return c.Client.Do(req)
 }
 
-// InternalReadyz Readiness of PostgreSQL, Redis and Docker.
+// InternalReadyz Readiness of PostgreSQL, Redis, Docker and the Docker events stream.
 //
 // Corresponds with GET /readyz (the `InternalReadyz` operationId).
 func (c *Client) InternalReadyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2140,7 +2140,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /healthz (the `InternalHealthz` operationId).
 	InternalHealthzWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*InternalHealthzResponse, error)
 
-	// InternalReadyzWithResponse Readiness of PostgreSQL, Redis and Docker.
+	// InternalReadyzWithResponse Readiness of PostgreSQL, Redis, Docker and the Docker events stream.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3694,7 +3694,7 @@ func (c *ClientWithResponses) InternalHealthzWithResponse(ctx context.Context, r
 	return ParseInternalHealthzResponse(rsp)
 }
 
-// InternalReadyzWithResponse Readiness of PostgreSQL, Redis and Docker.
+// InternalReadyzWithResponse Readiness of PostgreSQL, Redis, Docker and the Docker events stream.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -46,3 +46,22 @@ func (e *Emitter) publish(ctx context.Context, log *slog.Logger, snap domain.Hea
 	}
 	e.metrics.HealthEventPublished(snap.LastEventType)
 }
+
+// EmitChanged is Emit for observations every instance makes on its own (the
+// probe and inspect workers): the snapshot is stored only when it changes the
+// stored one (ignoring the details keys named, which may differ between
+// observers of one change), and the event is published only then — so of
+// several instances seeing the same change, the one whose upsert wins
+// publishes and the others stay silent.
+// When the store fails, the event is still published: a duplicate event is
+// better than a lost one.
+func (e *Emitter) EmitChanged(ctx context.Context, log *slog.Logger, snap domain.HealthSnapshot, ignoredKeys ...string) {
+	changed, err := e.store.UpsertChanged(ctx, snap, ignoredKeys...)
+	if err != nil {
+		log.Error("health snapshot upsert failed", "err", err, "event_type", snap.LastEventType)
+		changed = true
+	}
+	if changed {
+		e.publish(ctx, log, snap)
+	}
+}

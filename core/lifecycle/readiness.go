@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/galaxy/rtmanager/core/domain"
+	"github.com/galaxy/rtmanager/ports"
 )
 
 // Readiness-gate backoff: a fast engine costs a few milliseconds, a slow one
@@ -24,7 +25,7 @@ const (
 func (s *Service) awaitReady(ctx context.Context, gameID, containerID string) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ReadyTimeout)
 	defer cancel()
-	base, err := s.engineAddress(ctx, gameID, containerID)
+	base, err := s.EngineAddresses().Of(ctx, domain.EngineEndpoint(gameID), containerID)
 	if err != nil {
 		return err
 	}
@@ -50,19 +51,33 @@ func (s *Service) awaitReady(ctx context.Context, gameID, containerID string) er
 	}
 }
 
-// engineAddress is where RTM itself reaches the engine (contract §7, engine
-// address); engine_endpoint itself never changes.
-func (s *Service) engineAddress(ctx context.Context, gameID, containerID string) (string, error) {
-	if s.cfg.EngineAddress != AddressContainerIP {
-		return domain.EngineEndpoint(gameID), nil
+// EngineAddresses says where RTM itself reaches an engine (contract §7,
+// engine address): the readiness gate and the probe worker share it.
+type EngineAddresses struct {
+	Mode    EngineAddressMode
+	Network string
+	Docker  ports.Docker
+}
+
+// EngineAddresses is how this service reaches engines.
+func (s *Service) EngineAddresses() EngineAddresses {
+	return EngineAddresses{Mode: s.cfg.EngineAddress, Network: s.cfg.Network, Docker: s.d.Docker}
+}
+
+// Of is the base URL of the engine at endpoint (its engine_endpoint) in
+// container containerID: the endpoint itself, or the container's IP on the
+// network (container_ip). engine_endpoint itself never changes.
+func (a EngineAddresses) Of(ctx context.Context, endpoint, containerID string) (string, error) {
+	if a.Mode != AddressContainerIP {
+		return endpoint, nil
 	}
-	c, err := s.d.Docker.InspectContainer(ctx, containerID)
+	c, err := a.Docker.InspectContainer(ctx, containerID)
 	if err != nil {
 		return "", fmt.Errorf("inspect for address: %w", err)
 	}
-	ip := c.NetworkIPs[s.cfg.Network]
+	ip := c.NetworkIPs[a.Network]
 	if ip == "" {
-		return "", fmt.Errorf("container has no address on network %s", s.cfg.Network)
+		return "", fmt.Errorf("container has no address on network %s", a.Network)
 	}
 	return "http://" + ip + ":" + strconv.Itoa(domain.EnginePort), nil
 }

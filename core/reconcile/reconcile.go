@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/galaxy/rtmanager/core/domain"
+	"github.com/galaxy/rtmanager/core/internal/sweep"
 	"github.com/galaxy/rtmanager/core/lifecycle"
 	"github.com/galaxy/rtmanager/ports"
 )
@@ -133,7 +134,7 @@ func (r *Reconciler) Pass(ctx context.Context) (Report, error) {
 		r.d.Logger.Warn("reconcile pass: list containers", "err", err)
 		return rep, err
 	}
-	records, err := r.records(ctx)
+	records, err := sweep.Records(ctx, r.d.Records, "", recordsPage)
 	if err != nil {
 		r.d.Logger.Warn("reconcile pass: list records", "err", err)
 		return rep, err
@@ -146,25 +147,6 @@ func (r *Reconciler) Pass(ctx context.Context) (Report, error) {
 		"repaired", rep.Repaired, "young", rep.Young, "busy", rep.Busy, "failed", rep.Failed,
 		"took_ms", end.Sub(began).Milliseconds())
 	return rep, nil
-}
-
-// records lists every record, a page at a time.
-func (r *Reconciler) records(ctx context.Context) ([]domain.Record, error) {
-	var all []domain.Record
-	for {
-		q := ports.ListRuntimesQuery{Limit: recordsPage}
-		if n := len(all); n > 0 {
-			q.AfterGameID = all[n-1].GameID
-		}
-		page, err := r.d.Records.List(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, page...)
-		if len(page) < recordsPage {
-			return all, nil
-		}
-	}
 }
 
 // decide finds the drifts of contract §7 between the listing and the
@@ -221,33 +203,22 @@ func (r *Reconciler) decide(containers []ports.ContainerInfo, records []domain.R
 // repair asks for each fix, at most Concurrency at once, and waits for all.
 func (r *Reconciler) repair(ctx context.Context, fixes []fix, rep *Report) {
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	slots := make(chan struct{}, r.cfg.Concurrency)
-	for _, f := range fixes {
-		if ctx.Err() != nil {
-			break
+	sweep.Each(ctx, fixes, r.cfg.Concurrency, func(f fix) {
+		changed, err := r.apply(ctx, f)
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case errors.Is(err, lifecycle.ErrGameBusy):
+			rep.Busy++
+		case err != nil:
+			rep.Failed++
+			r.d.Logger.Warn("reconcile repair failed", "game_id", f.gameID, "container_id", f.containerID,
+				"op_kind", f.kind, "err", err)
+		case changed:
+			rep.Repaired[f.kind]++
+			r.d.Metrics.ReconcileDrift(f.kind)
 		}
-		slots <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-slots; wg.Done() }()
-			changed, err := r.apply(ctx, f)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case errors.Is(err, lifecycle.ErrGameBusy):
-				rep.Busy++
-			case err != nil:
-				rep.Failed++
-				r.d.Logger.Warn("reconcile repair failed", "game_id", f.gameID, "container_id", f.containerID,
-					"op_kind", f.kind, "err", err)
-			case changed:
-				rep.Repaired[f.kind]++
-				r.d.Metrics.ReconcileDrift(f.kind)
-			}
-		}()
-	}
-	wg.Wait()
+	})
 }
 
 func (r *Reconciler) apply(ctx context.Context, f fix) (bool, error) {

@@ -487,6 +487,30 @@ func (m *MockMetrics) EXPECT() *MockMetricsMockRecorder {
 	return m.recorder
 }
 
+// EventHandled mocks base method.
+func (m *MockMetrics) EventHandled(action string, lag time.Duration) {
+	m.ctrl.T.Helper()
+	m.ctrl.Call(m, "EventHandled", action, lag)
+}
+
+// EventHandled indicates an expected call of EventHandled.
+func (mr *MockMetricsMockRecorder) EventHandled(action, lag any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "EventHandled", reflect.TypeOf((*MockMetrics)(nil).EventHandled), action, lag)
+}
+
+// EventsReconnected mocks base method.
+func (m *MockMetrics) EventsReconnected() {
+	m.ctrl.T.Helper()
+	m.ctrl.Call(m, "EventsReconnected")
+}
+
+// EventsReconnected indicates an expected call of EventsReconnected.
+func (mr *MockMetricsMockRecorder) EventsReconnected() *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "EventsReconnected", reflect.TypeOf((*MockMetrics)(nil).EventsReconnected))
+}
+
 // HealthEventPublished mocks base method.
 func (m *MockMetrics) HealthEventPublished(t domain.HealthEventType) {
 	m.ctrl.T.Helper()
@@ -557,4 +581,16 @@ func (m *MockMetrics) OperationDone(kind domain.OpKind, source domain.OpSource, 
 func (mr *MockMetricsMockRecorder) OperationDone(kind, source, outcome, code, took any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "OperationDone", reflect.TypeOf((*MockMetrics)(nil).OperationDone), kind, source, outcome, code, took)
+}
+
+// ProbeFailed mocks base method.
+func (m *MockMetrics) ProbeFailed() {
+	m.ctrl.T.Helper()
+	m.ctrl.Call(m, "ProbeFailed")
+}
+
+// ProbeFailed indicates an expected call of ProbeFailed.
+func (mr *MockMetricsMockRecorder) ProbeFailed() *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ProbeFailed", reflect.TypeOf((*MockMetrics)(nil).ProbeFailed))
 }

@@ -285,6 +285,26 @@ func (mr *MockHealthStoreMockRecorder) Upsert(ctx, s any) *gomock.Call {
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Upsert", reflect.TypeOf((*MockHealthStore)(nil).Upsert), ctx, s)
 }
 
+// UpsertChanged mocks base method.
+func (m *MockHealthStore) UpsertChanged(ctx context.Context, s domain.HealthSnapshot, ignoredKeys ...string) (bool, error) {
+	m.ctrl.T.Helper()
+	varargs := []any{ctx, s}
+	for _, a := range ignoredKeys {
+		varargs = append(varargs, a)
+	}
+	ret := m.ctrl.Call(m, "UpsertChanged", varargs...)
+	ret0, _ := ret[0].(bool)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// UpsertChanged indicates an expected call of UpsertChanged.
+func (mr *MockHealthStoreMockRecorder) UpsertChanged(ctx, s any, ignoredKeys ...any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	varargs := append([]any{ctx, s}, ignoredKeys...)
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "UpsertChanged", reflect.TypeOf((*MockHealthStore)(nil).UpsertChanged), varargs...)
+}
+
 // MockJobFences is a mock of JobFences interface.
 type MockJobFences struct {
 	ctrl     *gomock.Controller

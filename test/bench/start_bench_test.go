@@ -7,6 +7,9 @@
 //     sustained throughput (target ≥ 3,000 jobs/s) and latency at a fixed rate;
 //   - BenchmarkFreshStartJobs: a burst of fresh start jobs against the best
 //     bare SDK burst of the same size (ratio target ≥ 0.85);
+//   - BenchmarkProbeTick: one probe tick over 500 engines (target < 250 ms);
+//   - BenchmarkServiceMemoryWith200Engines: the process's RSS with 200
+//     running engines after five probe and inspect ticks (target < 60 MB);
 //   - BenchmarkReconcilePass: one reconcile pass over 1,000 records and
 //     1,000 labelled containers (issue 8, target < 1 s).
 //

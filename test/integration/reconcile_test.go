@@ -42,9 +42,7 @@ func runtime(t *testing.T, s *harness.Service, id string) map[string]any {
 // started starts the game through the API and returns its container id.
 func started(t *testing.T, s *harness.Service, id string) string {
 	t.Helper()
-	r := start(t, s, id, dockertest.Image100)
-	expect(t, r, http.StatusOK, "")
-	return str(r.Body, "current_container_id")
+	return startRunning(t, s, id, dockertest.Image100)
 }
 
 // removeBehindRTMsBack is `docker rm -f`.

@@ -23,9 +23,42 @@ import (
 
 // startOnSwarm boots RTM with RTMANAGER_RUNTIME=swarm on the test's
 // single-node swarm and overlay network.
-func startOnSwarm(t *testing.T, env testenv.SwarmEnv) *harness.Service {
+func startOnSwarm(t *testing.T, env testenv.SwarmEnv, extra ...string) *harness.Service {
 	t.Helper()
-	return harness.Start(t, harness.Options{Env: map[string]string{"RUNTIME": "swarm", "DOCKER_NETWORK": env.Network}})
+	vars := map[string]string{"RUNTIME": "swarm", "DOCKER_NETWORK": env.Network}
+	for i := 0; i+1 < len(extra); i += 2 {
+		vars[extra[i]] = extra[i+1]
+	}
+	return harness.Start(t, harness.Options{Env: vars})
+}
+
+// TestAReconcilePassOnSwarmTakesNoTaskForAnEngine: on swarm a game's engine
+// is its service; its tasks' containers carry the engine labels too (the
+// contract puts them on the task's container), yet a pass over a game
+// started, stopped and started again adopts, disposes and observes nothing.
+func TestAReconcilePassOnSwarmTakesNoTaskForAnEngine(t *testing.T) {
+	t.Parallel()
+	env := testenv.Swarm(t)
+	s := startOnSwarm(t, env, "RECONCILE_GRACE", "0s")
+	id := s.GameID("tasks")
+	expect(t, start(t, s, id, dockertest.Image100), http.StatusOK, "")
+	expect(t, stop(t, s, id, "admin_request"), http.StatusOK, "")
+	last := start(t, s, id, dockertest.Image100)
+	expect(t, last, http.StatusOK, "")
+	sid := last.Body["current_container_id"]
+	if n := len(tasksOf(t, s, sid.(string))); n == 0 {
+		t.Fatal("no task container: nothing for the pass to mistake")
+	}
+
+	rep := reconcilePass(t, s)
+
+	// Not even tried: a repair asked for and skipped (busy) is a drift seen.
+	if len(rep.Repaired) != 0 || rep.Failed != 0 || rep.Busy != 0 {
+		t.Errorf("pass report %+v, want no drift seen", rep)
+	}
+	if rec := runtime(t, s, id); rec["status"] != "running" || rec["current_container_id"] != sid {
+		t.Errorf("record after the pass: %v, want running on service %v", rec, sid)
+	}
 }
 
 // TestLifecycleWalkOnSwarm is TestLifecycleWalk with engines as Swarm

@@ -31,7 +31,7 @@ func (q *Queries) GetHealthSnapshot(ctx context.Context, gameID string) (HealthS
 	return i, err
 }
 
-const upsertHealthSnapshot = `-- name: UpsertHealthSnapshot :exec
+const upsertHealthSnapshot = `-- name: UpsertHealthSnapshot :execrows
 INSERT INTO health_snapshots (
     game_id, container_id, status, source, last_event_type, details, observed_at
 ) VALUES (
@@ -46,6 +46,12 @@ ON CONFLICT (game_id) DO UPDATE SET
     details         = EXCLUDED.details,
     observed_at     = EXCLUDED.observed_at
 WHERE health_snapshots.observed_at <= EXCLUDED.observed_at
+  AND ($8::text[] IS NULL
+       OR (health_snapshots.container_id, health_snapshots.status, health_snapshots.last_event_type,
+           health_snapshots.details - $8::text[])
+          IS DISTINCT FROM
+          (EXCLUDED.container_id, EXCLUDED.status, EXCLUDED.last_event_type,
+           EXCLUDED.details - $8::text[]))
 `
 
 type UpsertHealthSnapshotParams struct {
@@ -56,13 +62,21 @@ type UpsertHealthSnapshotParams struct {
 	LastEventType string
 	Details       []byte
 	ObservedAt    pgtype.Timestamptz
+	IgnoredKeys   []string
 }
 
 // UpsertHealthSnapshot keeps the latest observation per game. Workers emit
 // concurrently, so an observation older than the stored one is ignored rather
-// than allowed to overwrite it.
-func (q *Queries) UpsertHealthSnapshot(ctx context.Context, arg UpsertHealthSnapshotParams) error {
-	_, err := q.db.Exec(ctx, upsertHealthSnapshot,
+// than allowed to overwrite it. With ignored_keys set (an array, possibly
+// empty) it is the conditional form several instances use for what each of
+// them observes on its own (probe, inspect): the snapshot is written only when
+// it really changes — another container, status or event type, or other
+// details once the keys named in ignored_keys (those that may differ between
+// observers of one change, such as an error's text) are left out. Zero rows
+// means the stored snapshot is newer or already says this (another instance
+// has published it).
+func (q *Queries) UpsertHealthSnapshot(ctx context.Context, arg UpsertHealthSnapshotParams) (int64, error) {
+	result, err := q.db.Exec(ctx, upsertHealthSnapshot,
 		arg.GameID,
 		arg.ContainerID,
 		arg.Status,
@@ -70,6 +84,10 @@ func (q *Queries) UpsertHealthSnapshot(ctx context.Context, arg UpsertHealthSnap
 		arg.LastEventType,
 		arg.Details,
 		arg.ObservedAt,
+		arg.IgnoredKeys,
 	)
-	return err
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
