@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -105,7 +106,7 @@ func translate(parent context.Context, op string, err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case cerrdefs.IsNotFound(err):
+	case cerrdefs.IsNotFound(err) || swarmNotFound(err):
 		return fmt.Errorf("docker %s: %w: %w", op, ports.ErrNotFound, err)
 	case cerrdefs.IsConflict(err):
 		return fmt.Errorf("docker %s: %w: %w", op, ports.ErrConflict, err)
@@ -119,6 +120,14 @@ func translate(parent context.Context, op string, err error) error {
 	default:
 		return fmt.Errorf("docker %s: %w", op, err)
 	}
+}
+
+// swarmNotFound recognises a swarm-mode daemon's not-found: on a swarm
+// manager, starting a container on a network that does not exist answers 500
+// "Could not attach to network X: rpc error: code = NotFound desc = …" —
+// the swarm store's gRPC status, carried only in the message.
+func swarmNotFound(err error) bool {
+	return strings.Contains(err.Error(), "rpc error: code = NotFound desc =")
 }
 
 // Ping checks that the daemon answers.

@@ -198,10 +198,17 @@ func TestCreateConflictAndMissingThings(t *testing.T) {
 		t.Errorf("missing image: %v, want ErrNotFound", err)
 	}
 
-	// Docker 20.10 accepts an unknown network at create and refuses it at start.
+	wantMissingNetworkNotFound(t, d)
+}
+
+// wantMissingNetworkNotFound: a container on a network that does not exist
+// fails with ErrNotFound — Docker 20.10 accepts the network at create and
+// refuses it at start.
+func wantMissingNetworkNotFound(t *testing.T, d *docker.Client) {
+	t.Helper()
 	_, noNet := newGame(t, dockertest.Image100)
 	noNet.Network = testenv.UniqueName("no-net")
-	id, err = d.CreateContainer(ctx(t), noNet)
+	id, err := d.CreateContainer(ctx(t), noNet)
 	if err == nil {
 		dockertest.RemoveOnCleanup(t, id)
 		err = d.StartContainer(ctx(t), id)
@@ -209,6 +216,15 @@ func TestCreateConflictAndMissingThings(t *testing.T) {
 	if !errors.Is(err, ports.ErrNotFound) {
 		t.Errorf("missing network: %v, want ErrNotFound", err)
 	}
+}
+
+// On a swarm manager the daemon looks the network up in the swarm's store
+// too and answers 500 with that store's gRPC NotFound in the message; it is
+// still ErrNotFound (tests of other packages may make this host a swarm
+// while these run).
+func TestAMissingNetworkIsNotFoundOnASwarmManagerToo(t *testing.T) {
+	testenv.Swarm(t)
+	wantMissingNetworkNotFound(t, newClient(t))
 }
 
 func TestListOwnedSeesEveryState(t *testing.T) {
