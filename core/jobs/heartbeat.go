@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/galaxy/rtmanager/core/internal/sweep"
 	"github.com/galaxy/rtmanager/ports"
 )
 
@@ -16,16 +17,7 @@ import (
 // the second run harmless. Each beat also refreshes the pending gauge.
 func (c *Consumer) heartbeat(ctx context.Context) {
 	every := max(c.cfg.ClaimIdle/3, 10*time.Millisecond)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		c.beat(ctx, every)
-	}
+	sweep.Every(ctx, every, func(ctx context.Context) { c.beat(ctx, every) })
 }
 
 func (c *Consumer) beat(ctx context.Context, every time.Duration) {

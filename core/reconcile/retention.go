@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/galaxy/rtmanager/core/domain"
+	"github.com/galaxy/rtmanager/core/internal/sweep"
 	"github.com/galaxy/rtmanager/core/lifecycle"
 	"github.com/galaxy/rtmanager/ports"
 )
@@ -49,16 +50,9 @@ func NewRetention(cfg RetentionConfig, d RetentionDeps) *Retention {
 // flight then finishes before Run returns. The first pass is not put off by
 // an interval, so a service restarted more often than that still cleans.
 func (w *Retention) Run(ctx context.Context) {
-	t := time.NewTicker(w.cfg.Interval)
-	defer t.Stop()
-	for {
-		_, _ = w.Pass(ctx) // logged by Pass
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	pass := func(ctx context.Context) { _, _ = w.Pass(ctx) } // logged by Pass
+	pass(ctx)
+	sweep.Every(ctx, w.cfg.Interval, pass)
 }
 
 // RetentionReport is what one pass did.

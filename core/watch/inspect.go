@@ -9,6 +9,7 @@ import (
 
 	"github.com/galaxy/rtmanager/core/domain"
 	"github.com/galaxy/rtmanager/core/health"
+	"github.com/galaxy/rtmanager/core/internal/sweep"
 	"github.com/galaxy/rtmanager/ports"
 )
 
@@ -53,7 +54,7 @@ func NewInspect(interval time.Duration, d InspectDeps) *Inspect {
 }
 
 // Run ticks every interval until ctx ends.
-func (w *Inspect) Run(ctx context.Context) { every(ctx, w.interval, w.Tick) }
+func (w *Inspect) Run(ctx context.Context) { sweep.Every(ctx, w.interval, w.Tick) }
 
 // Tick inspects every running record's container once and returns when all
 // are done. Games no longer running, or running another container, are

@@ -7,6 +7,7 @@ import (
 
 	"github.com/galaxy/rtmanager/core/domain"
 	"github.com/galaxy/rtmanager/core/health"
+	"github.com/galaxy/rtmanager/core/internal/sweep"
 	"github.com/galaxy/rtmanager/core/lifecycle"
 	"github.com/galaxy/rtmanager/ports"
 )
@@ -57,7 +58,7 @@ func NewProbe(cfg ProbeConfig, d ProbeDeps) *Probe {
 }
 
 // Run ticks every interval until ctx ends.
-func (p *Probe) Run(ctx context.Context) { every(ctx, p.cfg.Interval, p.Tick) }
+func (p *Probe) Run(ctx context.Context) { sweep.Every(ctx, p.cfg.Interval, p.Tick) }
 
 // Tick probes every running record's engine once, at most Concurrency at
 // once, and returns when all probes are done. What it remembers of games no

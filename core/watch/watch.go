@@ -13,7 +13,6 @@ package watch
 import (
 	"context"
 	"log/slog"
-	"time"
 
 	"github.com/galaxy/rtmanager/core/domain"
 	"github.com/galaxy/rtmanager/core/internal/sweep"
@@ -57,19 +56,4 @@ func (l *lifetimes[S]) tick(ctx context.Context, records ports.RuntimeStore, log
 	}
 	l.byGame = next
 	sweep.Each(ctx, recs, n, func(r domain.Record) { fn(r, next[r.GameID].state) })
-}
-
-// every runs tick once per interval until ctx ends; a tick that overruns
-// the interval delays the next one rather than overlapping it.
-func every(ctx context.Context, interval time.Duration, tick func(context.Context)) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			tick(ctx)
-		}
-	}
 }

@@ -1,11 +1,12 @@
 // Package sweep holds what the background workers share when they go over
-// every game: listing the records page by page, and running work over many
-// items with a bound on how much runs at once.
+// every game: listing the records page by page, running work over many
+// items with a bound on how much runs at once, and ticking at an interval.
 package sweep
 
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/galaxy/rtmanager/core/domain"
 	"github.com/galaxy/rtmanager/ports"
@@ -48,4 +49,19 @@ func Each[T any](ctx context.Context, items []T, n int, fn func(T)) {
 		}()
 	}
 	wg.Wait()
+}
+
+// Every runs tick once per interval until ctx ends; a tick that overruns
+// the interval delays the next one rather than overlapping it.
+func Every(ctx context.Context, interval time.Duration, tick func(context.Context)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			tick(ctx)
+		}
+	}
 }
