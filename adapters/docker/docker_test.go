@@ -90,16 +90,7 @@ func TestCreateAppliesContainerModel(t *testing.T) {
 	if r.Config.Image != spec.Image {
 		t.Errorf("image %q", r.Config.Image)
 	}
-	for k, v := range spec.Labels {
-		if r.Config.Labels[k] != v {
-			t.Errorf("label %s=%q, want %q", k, r.Config.Labels[k], v)
-		}
-	}
-	for _, e := range spec.Env {
-		if !slices.Contains(r.Config.Env, e) {
-			t.Errorf("env %q missing from %v", e, r.Config.Env)
-		}
-	}
+	dockertest.WantLabelsAndEnv(t, r.Config, spec)
 	hc := r.HostConfig
 	if hc.NanoCPUs != spec.NanoCPUs || hc.Memory != spec.MemoryBytes || hc.MemorySwap != spec.MemoryBytes {
 		t.Errorf("cpu %d memory %d swap %d", hc.NanoCPUs, hc.Memory, hc.MemorySwap)

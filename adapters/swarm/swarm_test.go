@@ -165,16 +165,7 @@ func TestServiceAndTaskCarryTheContainerModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for k, v := range spec.Labels {
-		if r.Config.Labels[k] != v {
-			t.Errorf("container label %s=%q, want %q", k, r.Config.Labels[k], v)
-		}
-	}
-	for _, e := range spec.Env {
-		if !slices.Contains(r.Config.Env, e) {
-			t.Errorf("env %q missing from %v", e, r.Config.Env)
-		}
-	}
+	dockertest.WantLabelsAndEnv(t, r.Config, spec)
 	hc := r.HostConfig
 	if hc.NanoCPUs != spec.NanoCPUs || hc.Memory != spec.MemoryBytes || hc.PidsLimit == nil || *hc.PidsLimit != spec.PidsLimit {
 		t.Errorf("cpu %d memory %d pids %v", hc.NanoCPUs, hc.Memory, hc.PidsLimit)

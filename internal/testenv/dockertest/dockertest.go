@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -269,4 +270,21 @@ func Probe(tb testing.TB, networkName, url string) ProbeResult {
 	}
 	res.Logs = logs.String()
 	return res
+}
+
+// WantLabelsAndEnv checks that a container's configuration carries every
+// label and environment variable of the spec it was made from (whichever
+// runtime made it: a container, or a Swarm task's container).
+func WantLabelsAndEnv(tb testing.TB, cfg *container.Config, spec ports.ContainerSpec) {
+	tb.Helper()
+	for k, v := range spec.Labels {
+		if cfg.Labels[k] != v {
+			tb.Errorf("container label %s=%q, want %q", k, cfg.Labels[k], v)
+		}
+	}
+	for _, e := range spec.Env {
+		if !slices.Contains(cfg.Env, e) {
+			tb.Errorf("env %q missing from %v", e, cfg.Env)
+		}
+	}
 }
