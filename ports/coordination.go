@@ -68,7 +68,7 @@ func (j Job) Key() JobKey { return JobKey{j.Kind, j.ID} }
 // JobSource reads Lobby jobs through a consumer group.
 type JobSource interface {
 	// Read blocks up to block for new entries (and reclaims idle pending ones).
-	Read(ctx context.Context, count int, block time.Duration) ([]Job, error)
+	Read(ctx context.Context, count int, block time.Duration) (Batch, error)
 	// Answer appends the job's result to runtime:job_results and
 	// acknowledges its entry, in one atomic step: the entry is acknowledged
 	// only with its result written, and a result is never written for an
@@ -86,6 +86,17 @@ type JobSource interface {
 	HandBack(ctx context.Context, jobs []Job) error
 	// Pending counts entries delivered but not yet acknowledged.
 	Pending(ctx context.Context) (int64, error)
+}
+
+// Batch is what one Read returns.
+type Batch struct {
+	Jobs []Job
+	// Complete is a millisecond of Redis's clock taken before the read
+	// looked for new entries: every entry of either stream whose id's
+	// millisecond is below it had been appended by then, so the read
+	// delivered it (unless it filled its count) or an earlier one did. 0 when
+	// the read did not look for new entries.
+	Complete int64
 }
 
 // JobResult is one entry of runtime:job_results.

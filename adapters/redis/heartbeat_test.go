@@ -14,7 +14,7 @@ import (
 // readN reads with no blocking and wants exactly n jobs.
 func readN(t *testing.T, s *JobSource, n int) []ports.Job {
 	t.Helper()
-	jobs, err := s.Read(ctxT(t), 10, 0)
+	jobs, err := readJobs(t, s, 10, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

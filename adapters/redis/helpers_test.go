@@ -8,6 +8,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/galaxy/rtmanager/internal/testenv"
+	"github.com/galaxy/rtmanager/ports"
 )
 
 // sharedRedis is the test Redis; every key named by key() is deleted when the
@@ -61,4 +62,10 @@ func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// readJobs reads through a job source and returns the jobs only.
+func readJobs(t *testing.T, s *JobSource, count int, block time.Duration) ([]ports.Job, error) {
+	b, err := s.Read(ctxT(t), count, block)
+	return b.Jobs, err
 }

@@ -97,34 +97,41 @@ func NewJobSource(rdb goredis.UniversalClient, cfg JobSourceConfig) (*JobSource,
 // ignores ctx cancellation (go-redis only honours deadlines on the socket),
 // so callers should keep block short enough for shutdown. When ctx ends the
 // error is ctx's, not ports.ErrUnavailable.
-func (s *JobSource) Read(ctx context.Context, count int, block time.Duration) ([]ports.Job, error) {
+func (s *JobSource) Read(ctx context.Context, count int, block time.Duration) (ports.Batch, error) {
 	if count <= 0 {
 		count = 1
 	}
-	var jobs []ports.Job
+	var b ports.Batch
 	err := s.withGroup(ctx, func() error {
-		jobs = jobs[:0]
+		b = ports.Batch{}
 		var err error
-		if jobs, err = s.reclaim(ctx, jobs, count); err != nil {
+		if b.Jobs, err = s.reclaim(ctx, b.Jobs, count); err != nil {
 			return err
 		}
-		if len(jobs) >= count {
+		if len(b.Jobs) >= count {
 			return nil
 		}
 		wait := block
-		if len(jobs) > 0 || block <= 0 {
+		if len(b.Jobs) > 0 || block <= 0 {
 			wait = -1 // go-redis: no BLOCK argument (BLOCK 0 would wait forever)
 		}
-		jobs, err = s.readNew(ctx, jobs, count-len(jobs), wait)
+		// Redis's clock before the read: what was appended before it, the
+		// read sees (see ports.Batch.Complete).
+		now, err := s.rdb.Time(ctx).Result()
+		if err != nil {
+			return wrapErr("time", err)
+		}
+		b.Complete = now.UnixMilli()
+		b.Jobs, err = s.readNew(ctx, b.Jobs, count-len(b.Jobs), wait)
 		return err
 	})
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("read jobs: %w", ctx.Err())
+			return ports.Batch{}, fmt.Errorf("read jobs: %w", ctx.Err())
 		}
-		return nil, err
+		return ports.Batch{}, err
 	}
-	return jobs, nil
+	return b, nil
 }
 
 // reclaim XAUTOCLAIMs idle pending entries of both streams for this consumer.

@@ -3,6 +3,8 @@ package redis
 import (
 	"errors"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,7 +45,7 @@ func answered(t *testing.T, r sharedRedis, names StreamNames, res ports.JobResul
 	t.Helper()
 	s := newSource(t, r, names, "a", time.Minute)
 	addJob(t, r, names.StartJobs, "game_id", "g1", "image_ref", "galaxy/game:1.0.0", "requested_at_ms", "1")
-	jobs, err := s.Read(ctxT(t), 1, 100*time.Millisecond)
+	jobs, err := readJobs(t, s, 1, 100*time.Millisecond)
 	if err != nil || len(jobs) != 1 {
 		t.Fatalf("Read = %v, %v", jobs, err)
 	}
@@ -95,7 +97,7 @@ func TestJobSourceReadAck(t *testing.T) {
 	id2 := addJobID(t, r, names.StopJobs, "2000-0", "game_id", "g1", "reason", "finished", "requested_at_ms", "2")
 	id3 := addJobID(t, r, names.StartJobs, "3000-0", "game_id", "g1", "image_ref", "galaxy/game:1.0.1", "requested_at_ms", "3")
 
-	jobs, err := s.Read(ctxT(t), 10, 100*time.Millisecond)
+	jobs, err := readJobs(t, s, 10, 100*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +122,7 @@ func TestJobSourceReadAck(t *testing.T) {
 	}
 
 	start := time.Now()
-	jobs, err = s.Read(ctxT(t), 10, 150*time.Millisecond)
+	jobs, err = readJobs(t, s, 10, 150*time.Millisecond)
 	if err != nil || len(jobs) != 0 {
 		t.Fatalf("Read on empty streams = %v, %v", jobs, err)
 	}
@@ -128,7 +130,7 @@ func TestJobSourceReadAck(t *testing.T) {
 		t.Fatalf("Read returned after %v, want it to block ~150ms", d)
 	}
 	start = time.Now()
-	if _, err := s.Read(ctxT(t), 10, 0); err != nil {
+	if _, err := readJobs(t, s, 10, 0); err != nil {
 		t.Fatal(err)
 	}
 	if d := time.Since(start); d > 100*time.Millisecond {
@@ -144,16 +146,16 @@ func TestJobSourceReclaimsIdleEntries(t *testing.T) {
 	b := newSource(t, r, names, "b", idle)
 	id := addJob(t, r, names.StopJobs, "game_id", "g1", "reason", "cancelled", "requested_at_ms", "1")
 
-	got, err := a.Read(ctxT(t), 10, 0)
+	got, err := readJobs(t, a, 10, 0)
 	if err != nil || len(got) != 1 || got[0].Reclaimed {
 		t.Fatalf("A Read = %+v, %v; want one new entry", got, err)
 	}
 	// A dies without acknowledging. Before claimIdle nobody else sees it.
-	if got, err := b.Read(ctxT(t), 10, 0); err != nil || len(got) != 0 {
+	if got, err := readJobs(t, b, 10, 0); err != nil || len(got) != 0 {
 		t.Fatalf("B Read before claimIdle = %v, %v", got, err)
 	}
 	time.Sleep(idle + 50*time.Millisecond)
-	got, err = b.Read(ctxT(t), 10, time.Second)
+	got, err = readJobs(t, b, 10, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +187,7 @@ func TestJobSourceRecreatesDeletedGroup(t *testing.T) {
 	// Someone deletes the stream; Lobby's next XADD recreates it without the group.
 	r.Del(ctxT(t), names.StartJobs)
 	id := addJob(t, r, names.StartJobs, "game_id", "g2", "image_ref", "galaxy/game:1.0.0", "requested_at_ms", "1")
-	jobs, err := s.Read(ctxT(t), 10, 100*time.Millisecond)
+	jobs, err := readJobs(t, s, 10, 100*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +237,7 @@ func TestRedisDownIsUnavailable(t *testing.T) {
 			return pub.PublishHealth(ctxT(t), domain.HealthEvent{GameID: "g1", Type: domain.EventProbeFailed})
 		},
 		"Answer":   func() error { return src.Answer(ctxT(t), job, ports.JobResult{GameID: "g1"}) },
-		"Read":     func() error { _, err := src.Read(ctxT(t), 1, 100*time.Millisecond); return err },
+		"Read":     func() error { _, err := readJobs(t, src, 1, 100*time.Millisecond); return err },
 		"Ack":      func() error { return src.Ack(ctxT(t), job) },
 		"Pending":  func() error { _, err := src.Pending(ctxT(t)); return err },
 		"Touch":    func() error { _, err := src.Touch(ctxT(t), []ports.Job{job}); return err },
@@ -294,7 +296,7 @@ func TestAnAnswerThatCannotBeWrittenLeavesTheEntryPending(t *testing.T) {
 	}
 	s := newSource(t, r, names, "a", time.Minute)
 	addJob(t, r, names.StartJobs, "game_id", "g1", "image_ref", "galaxy/game:1.0.0", "requested_at_ms", "1")
-	jobs, err := s.Read(ctxT(t), 1, 100*time.Millisecond)
+	jobs, err := readJobs(t, s, 1, 100*time.Millisecond)
 	if err != nil || len(jobs) != 1 {
 		t.Fatalf("Read = %v, %v", jobs, err)
 	}
@@ -305,5 +307,32 @@ func TestAnAnswerThatCannotBeWrittenLeavesTheEntryPending(t *testing.T) {
 	}
 	if n := pending(t, s); n != 1 {
 		t.Fatalf("Pending = %d, want the unanswered entry still pending", n)
+	}
+}
+
+// A read vouches for the milliseconds before Redis's clock as it started:
+// an entry appended before the read is at or below Complete, one appended
+// after it at or above.
+func TestReadSaysUpToWhichMillisecondItSawEverything(t *testing.T) {
+	r := newSharedRedis(t)
+	names := r.testNames()
+	s := newSource(t, r, names, "a", time.Minute)
+	before := addJob(t, r, names.StopJobs, "game_id", "g1", "reason", "finished", "requested_at_ms", "1")
+
+	b, err := s.Read(ctxT(t), 10, 0)
+	after := addJob(t, r, names.StartJobs, "game_id", "g1", "image_ref", "galaxy/game:1.0.0", "requested_at_ms", "2")
+
+	if err != nil || len(b.Jobs) != 1 {
+		t.Fatalf("Read = %+v, %v", b, err)
+	}
+	msOf := func(id string) int64 {
+		ms, err := strconv.ParseInt(strings.SplitN(id, "-", 2)[0], 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ms
+	}
+	if b.Complete < msOf(before) || b.Complete > msOf(after) {
+		t.Errorf("Complete %d, want between %s (appended before) and %s (after)", b.Complete, before, after)
 	}
 }

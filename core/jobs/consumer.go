@@ -171,7 +171,7 @@ func (c *Consumer) read(ctx context.Context) {
 		if held > 0 {
 			block = 0
 		}
-		raws, err := c.d.Source.Read(ctx, room, block)
+		read, err := c.d.Source.Read(ctx, room, block)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -182,13 +182,14 @@ func (c *Consumer) read(ctx context.Context) {
 			continue
 		}
 		fails = 0
-		c.take(raws, room)
+		c.take(read, room)
 	}
 }
 
 // take decodes a batch, keeps back the jobs that entries not yet read could
 // precede, and dispatches the rest in position order.
-func (c *Consumer) take(raws []ports.Job, count int) {
+func (c *Consumer) take(read ports.Batch, count int) {
+	raws := read.Jobs
 	batch := make([]job, 0, len(raws))
 	reclaimed := 0
 	var mine map[ports.JobKey]bool // what this consumer holds, looked up only for reclaimed entries
@@ -218,21 +219,53 @@ func (c *Consumer) take(raws []ports.Job, count int) {
 	c.mu.Unlock()
 	slices.SortStableFunc(batch, func(a, b job) int { return a.pos.Compare(b.pos) })
 
-	ready, held := holdBack(batch, count-reclaimed)
+	ready, held := holdBack(batch, count-reclaimed, read.Complete)
 	c.mu.Lock()
 	c.held = held
 	c.mu.Unlock()
 	c.release(ready)
 }
 
-// holdBack splits a sorted batch. A stream that filled its share of a read
-// (newCount new entries) may have more entries waiting, and those come
-// after its last one read; jobs of the other stream placed beyond that are
-// held until the next read tells what lies between.
-func holdBack(batch []job, newCount int) (ready, held []job) {
-	if newCount <= 0 {
-		return batch, nil // nothing new was read, so nothing new is unknown
+// holdBack splits a sorted batch into the jobs that may run and those held
+// until a later read tells what entries not yet read lie between:
+//   - a stream that filled its share of a read (newCount new entries) may
+//     have more entries waiting, and those come after its last one read;
+//     jobs of the other stream placed beyond that are held;
+//   - a stop job of a millisecond the read cannot vouch for (complete, Redis's
+//     clock before the read, is not past it) is held with what follows it: a
+//     start of its game appended in that millisecond, after the read, comes
+//     first (contract §6: start jobs first), so running the stop now would
+//     answer that start "superseded". The next read, a millisecond later at
+//     most, settles it. A stop more than aheadOfClock past complete had its
+//     id chosen by its writer, not by Redis's clock; holding it would stall
+//     it (and what follows) until that time, so it is not held.
+func holdBack(batch []job, newCount int, complete int64) (ready, held []job) {
+	cut := len(batch)
+	if newCount > 0 {
+		cut = filledCut(batch, newCount)
 	}
+	if complete > 0 {
+		for i, j := range batch[:cut] {
+			if !j.raw.Reclaimed && j.pos.Rank == domain.JobRankStop &&
+				j.pos.Ms >= complete && j.pos.Ms-complete <= aheadOfClock.Milliseconds() {
+				cut = i
+				break
+			}
+		}
+	}
+	if cut == len(batch) {
+		return batch, nil
+	}
+	return batch[:cut], slices.Clone(batch[cut:])
+}
+
+// aheadOfClock bounds how far past the read's start an entry appended
+// during it can be: a read blocks for a second by default (Config.Block).
+const aheadOfClock = 5 * time.Second
+
+// filledCut is where the first rule of holdBack cuts the batch (its length
+// when nothing is held). Reclaimed entries and undecodable ones take no part.
+func filledCut(batch []job, newCount int) int {
 	var n [2]int
 	var last [2]domain.JobPosition
 	for _, j := range batch {
@@ -249,16 +282,14 @@ func holdBack(batch []job, newCount int) (ready, held []job) {
 		}
 	}
 	if !bounded {
-		return batch, nil
+		return len(batch)
 	}
-	cut := len(batch)
 	for i, j := range batch {
 		if j.pos.Compare(horizon) > 0 {
-			cut = i
-			break
+			return i
 		}
 	}
-	return batch[:cut], slices.Clone(batch[cut:])
+	return len(batch)
 }
 
 func (c *Consumer) takeHeld() []job {

@@ -88,7 +88,10 @@ func newHarness(t *testing.T) *harness {
 	return h
 }
 
-func (h *harness) read(ctx context.Context, count int, block time.Duration) ([]ports.Job, error) {
+// read serves the batches the test sends. It vouches for no millisecond
+// (Complete 0): holding stops for their millisecond is holdBack's, tested
+// on its own.
+func (h *harness) read(ctx context.Context, count int, block time.Duration) (ports.Batch, error) {
 	if count <= 0 {
 		h.t.Errorf("Read asked for %d entries", count)
 	}
@@ -99,13 +102,13 @@ func (h *harness) read(ctx context.Context, count int, block time.Duration) ([]p
 	}
 	h.mu.Unlock()
 	if fail {
-		return nil, errors.New("redis: connection refused")
+		return ports.Batch{}, errors.New("redis: connection refused")
 	}
-	served := func(b []ports.Job) ([]ports.Job, error) {
+	served := func(b []ports.Job) (ports.Batch, error) {
 		h.mu.Lock()
 		h.counts = append(h.counts, count)
 		h.mu.Unlock()
-		return b, nil
+		return ports.Batch{Jobs: b}, nil
 	}
 	select {
 	case b := <-h.batches:
@@ -113,7 +116,7 @@ func (h *harness) read(ctx context.Context, count int, block time.Duration) ([]p
 	default:
 	}
 	if block <= 0 {
-		return nil, nil
+		return ports.Batch{}, nil
 	}
 	t := time.NewTimer(block)
 	defer t.Stop()
@@ -121,9 +124,9 @@ func (h *harness) read(ctx context.Context, count int, block time.Duration) ([]p
 	case b := <-h.batches:
 		return served(b)
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return ports.Batch{}, ctx.Err()
 	case <-t.C:
-		return nil, nil
+		return ports.Batch{}, nil
 	}
 }
 

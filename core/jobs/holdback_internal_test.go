@@ -38,6 +38,7 @@ func TestHoldBack(t *testing.T) {
 		name      string
 		batch     []job // sorted by position, as take hands it over
 		newCount  int
+		complete  int64 // Redis's millisecond before the read; 0: unknown
 		wantReady []job
 		wantHeld  []job
 	}{
@@ -80,11 +81,29 @@ func TestHoldBack(t *testing.T) {
 		{name: "a read that was all reclaimed (newCount below 0): all ready",
 			batch: []job{rs(1), rp(2), rs(3)}, newCount: -2,
 			wantReady: []job{rs(1), rp(2), rs(3)}},
+		{name: "a stop of a millisecond the read vouches for runs",
+			batch: []job{s(4), p(5)}, newCount: 4, complete: 6,
+			wantReady: []job{s(4), p(5)}},
+		{name: "a stop of the read's own millisecond is held with what follows: a start may still come in it",
+			batch: []job{s(4), p(6), s(7), p(8)}, newCount: 4, complete: 6,
+			wantReady: []job{s(4)}, wantHeld: []job{p(6), s(7), p(8)}},
+		{name: "starts are never held for the millisecond: a later start of it comes after them",
+			batch: []job{s(6), s(7)}, newCount: 4, complete: 6,
+			wantReady: []job{s(6), s(7)}},
+		{name: "a reclaimed stop of the millisecond runs: it was appended long ago",
+			batch: []job{rp(6)}, newCount: 4, complete: 6,
+			wantReady: []job{rp(6)}},
+		{name: "a stop whose id its writer set far ahead of Redis's clock is not held",
+			batch: []job{p(6 + aheadOfClock.Milliseconds() + 1)}, newCount: 4, complete: 6,
+			wantReady: []job{p(6 + aheadOfClock.Milliseconds() + 1)}},
+		{name: "both rules: the earlier cut wins",
+			batch: []job{s(1), s(2), p(3), p(9)}, newCount: 2, complete: 3,
+			wantReady: []job{s(1), s(2)}, wantHeld: []job{p(3), p(9)}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			batch := slices.Clone(tc.batch)
-			ready, held := holdBack(batch, tc.newCount)
+			ready, held := holdBack(batch, tc.newCount, tc.complete)
 			if got, want := names(ready), names(tc.wantReady); !slices.Equal(got, want) {
 				t.Errorf("ready = %v, want %v", got, want)
 			}
@@ -101,7 +120,7 @@ func TestHoldBack(t *testing.T) {
 // The held jobs are the consumer's to keep; a later append to the ready part
 // must not overwrite them.
 func TestHoldBackHeldJobsDoNotShareTheReadyArray(t *testing.T) {
-	ready, held := holdBack([]job{s(1), s(2), p(3)}, 2)
+	ready, held := holdBack([]job{s(1), s(2), p(3)}, 2, 0)
 	if len(held) != 1 {
 		t.Fatalf("held = %v, want one stop", names(held))
 	}

@@ -281,10 +281,10 @@ func (mr *MockJobSourceMockRecorder) Pending(ctx any) *gomock.Call {
 }
 
 // Read mocks base method.
-func (m *MockJobSource) Read(ctx context.Context, count int, block time.Duration) ([]ports.Job, error) {
+func (m *MockJobSource) Read(ctx context.Context, count int, block time.Duration) (ports.Batch, error) {
 	m.ctrl.T.Helper()
 	ret := m.ctrl.Call(m, "Read", ctx, count, block)
-	ret0, _ := ret[0].([]ports.Job)
+	ret0, _ := ret[0].(ports.Batch)
 	ret1, _ := ret[1].(error)
 	return ret0, ret1
 }

@@ -139,3 +139,40 @@ func checkRounds(t *testing.T, s *harness.Service, id string, jobs []jobRef, byJ
 	}
 	checkJobRows(t, opRows(t, s, id), jobs)
 }
+
+// TestJobsAStopReadBeforeAStartOfItsMillisecondWaitsForIt: an idle instance
+// reads a stop the moment it is appended; a start of the same game appended
+// right after it in the same millisecond comes first in the contract's order
+// (start jobs first). The stop waits until Redis's clock has left its
+// millisecond, so the start runs, then the stop: both act and the game ends
+// stopped. The entries carry an id a little ahead of Redis's clock, so the
+// "same millisecond" does not depend on how fast the test writes.
+func TestJobsAStopReadBeforeAStartOfItsMillisecondWaitsForIt(t *testing.T) {
+	s := harness.Start(t, harness.Options{})
+	l := lobbyOf(t, s)
+	id := s.GameID("stopfirst")
+	ctx := context.Background()
+
+	now, err := s.Redis.Time(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry := strconv.FormatInt(now.UnixMilli()+300, 10) + "-0"
+	if err := s.Redis.XAdd(ctx, jobArgs(t, s, jobSpec{"stop", id}, "", entry)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// Read: pending (held), or — were it not held — already answered.
+	waitUntil(t, time.Minute, "the stop to be read", func() bool { return l.pending() > 0 || len(l.resultsOf(entry)) > 0 })
+	if err := s.Redis.XAdd(ctx, jobArgs(t, s, jobSpec{"start", id}, "galaxy/game:1.0.0", entry)).Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	jobs := []jobRef{{"start", entry}, {"stop", entry}}
+	byJob, all := awaitJobs(t, l, time.Minute, jobs)
+	checkRounds(t, s, id, jobs, byJob, all)
+	for _, r := range all {
+		if r["error_code"] != "" {
+			t.Errorf("job %s answered %s/%s, want a start and a stop that act", refOf(r), r["outcome"], r["error_code"])
+		}
+	}
+}
