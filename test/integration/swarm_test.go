@@ -39,7 +39,9 @@ func startOnSwarm(t *testing.T, env testenv.SwarmEnv, extra ...string) *harness.
 func TestAReconcilePassOnSwarmTakesNoTaskForAnEngine(t *testing.T) {
 	t.Parallel()
 	env := testenv.Swarm(t)
-	s := startOnSwarm(t, env, "RECONCILE_GRACE", "0s")
+	// A deployment of its own: with no grace, a pass of the run's deployment
+	// would rightly adopt the services of swarm tests running beside it.
+	s := startOnSwarm(t, env, "RECONCILE_GRACE", "0s", "DEPLOYMENT", testenv.UniqueName("tasks"))
 	id := s.GameID("tasks")
 	expect(t, start(t, s, id, dockertest.Image100), http.StatusOK, "")
 	expect(t, stop(t, s, id, "admin_request"), http.StatusOK, "")
