@@ -261,22 +261,35 @@ func tasksOf(t *testing.T, s *harness.Service, serviceID string) []container.Sum
 // task's docker_gwbridge address (the host cannot reach overlay addresses).
 func swarmCounter(t *testing.T, s *harness.Service, serviceID, method string) counter {
 	t.Helper()
+	return readCounter(t, taskURL(t, s, serviceID), method)
+}
+
+// runningTask is the container of the service's running task.
+func runningTask(t *testing.T, s *harness.Service, serviceID string) container.Summary {
+	t.Helper()
 	for _, c := range tasksOf(t, s, serviceID) {
-		if c.State != "running" {
-			continue
+		if c.State == "running" {
+			return c
 		}
-		n, err := s.Docker.NetworkInspect(context.Background(), "docker_gwbridge", network.InspectOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ip, _, _ := strings.Cut(n.Containers[c.ID].IPv4Address, "/")
-		if ip == "" {
-			t.Fatalf("task container %s has no docker_gwbridge address", c.ID)
-		}
-		return readCounter(t, fmt.Sprintf("http://%s:8080", ip), method)
 	}
 	t.Fatalf("service %s has no running task container", serviceID)
-	return counter{}
+	return container.Summary{}
+}
+
+// taskURL is the base URL of the service's running task at its
+// docker_gwbridge address.
+func taskURL(t *testing.T, s *harness.Service, serviceID string) string {
+	t.Helper()
+	c := runningTask(t, s, serviceID)
+	n, err := s.Docker.NetworkInspect(context.Background(), "docker_gwbridge", network.InspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip, _, _ := strings.Cut(n.Containers[c.ID].IPv4Address, "/")
+	if ip == "" {
+		t.Fatalf("task container %s has no docker_gwbridge address", c.ID)
+	}
+	return fmt.Sprintf("http://%s:8080", ip)
 }
 
 // TestStartsOverStoppedAndNeverReadyEnginesOnSwarm: a start over a stopped
