@@ -161,3 +161,70 @@ func TestRTMsOwnWorkIsNotReportedOnSwarm(t *testing.T) {
 		t.Errorf("record %s after cleanup, want removed", got)
 	}
 }
+
+// TestTwoInstancesReportOneExitOnceOnSwarm: both instances poll the same
+// tasks and hear the die; exactly one records it and reports it. Not
+// parallel: it counts the dies each listener handles.
+func TestTwoInstancesReportOneExitOnceOnSwarm(t *testing.T) {
+	env := testenv.Swarm(t)
+	vars := map[string]string{"RUNTIME": "swarm", "DOCKER_NETWORK": env.Network}
+	s1 := harness.Start(t, harness.Options{Env: vars})
+	s2 := harness.Start(t, harness.Options{Env: vars, Peer: s1})
+	id := s1.GameID("swtwo")
+	sid := startRunning(t, s1, id, "galaxy/game:1.0.0")
+	d1, d2 := handled(t, s1, "die"), handled(t, s2, "die")
+	killBehindRTMsBack(t, s1, runningTask(t, s1, sid).ID)
+	awaitHandled(t, s1, "die", d1+1)
+	awaitHandled(t, s2, "die", d2+1)
+	if n := len(eventsOf(t, s1, id, domain.EventContainerExited)); n != 1 {
+		t.Errorf("%d container_exited events from two instances, want exactly 1", n)
+	}
+	if n := len(opsOf(t, s1, id, domain.OpReconcileObserveExit)); n != 1 {
+		t.Errorf("%d reconcile_observe_exit rows from two instances, want exactly 1", n)
+	}
+	if got := runtime(t, s1, id)["status"]; got != "stopped" {
+		t.Errorf("record %s, want stopped", got)
+	}
+}
+
+// TestTaskWatchBrokenWhileAnEngineDiesOnSwarm: the manager stops answering
+// (a proxy in front of the Docker socket refuses) while a task's container is
+// killed; /readyz says the watch is down; once the manager answers again the
+// listener's new stream, resumed from where it was, reports the exit it
+// missed, and the record is right.
+func TestTaskWatchBrokenWhileAnEngineDiesOnSwarm(t *testing.T) {
+	t.Parallel()
+	env := testenv.Swarm(t)
+	proxy := newSocketProxy(t)
+	s := startOnSwarm(t, env, "DOCKER_HOST", proxy.Host())
+	id := s.GameID("swbroken")
+	sid := startRunning(t, s, id, "galaxy/game:1.0.0")
+	task := runningTask(t, s, sid).ID
+	expect(t, call(t, s, http.MethodGet, "/readyz", nil), 200, "")
+
+	proxy.Cut()
+	waitUntil(t, watchTimeout, "/readyz to report the task watch down", func() bool {
+		r := call(t, s, http.MethodGet, "/readyz", nil)
+		checks, _ := r.Body["checks"].(map[string]any)
+		return r.Status == 503 && checks["docker_events"] != "ok"
+	})
+	killBehindRTMsBack(t, s, task) // the test's own client: not through the proxy
+	proxy.Mend()
+
+	ev := awaitEvent(t, s, id, domain.EventContainerExited)
+	if ev["container_id"] != sid || detail(ev, "exit_code") != float64(137) {
+		t.Errorf("container_exited %v, want service %s, exit_code 137", ev, sid)
+	}
+	waitUntil(t, watchTimeout, "the record stopped", func() bool { return runtime(t, s, id)["status"] == "stopped" })
+	// The listener's, not the reconcile pass's after the reconnect (the
+	// service is younger than the default grace, which the pass waits out).
+	if rows := opsOf(t, s, id, domain.OpReconcileObserveExit); len(rows) != 1 || rows[0]["op_source"] != "docker_event" {
+		t.Errorf("reconcile_observe_exit rows %v, want one from docker_event", rows)
+	}
+	if n := metricSum(t, s, "rtmanager_events_listener_reconnects_total", nil); n < 1 {
+		t.Errorf("reconnects %v, want at least 1", n)
+	}
+	waitUntil(t, watchTimeout, "/readyz ready again", func() bool {
+		return call(t, s, http.MethodGet, "/readyz", nil).Status == 200
+	})
+}
