@@ -479,3 +479,32 @@ func drain(t *testing.T, env testenv.SwarmEnv) {
 		}
 	})
 }
+
+// TestARestartCountIsTheServicesReplacedTasks: RTM runs one task per
+// service, so each task that got a container before the running one is a
+// restart (here an operator's `docker service update --force`); a task
+// carries no health status.
+func TestARestartCountIsTheServicesReplacedTasks(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testenv.Swarm(t))
+	_, spec := f.spec(t)
+	info, _ := f.started(t, spec)
+	if info.RestartCount != 0 || info.Health != "" {
+		t.Fatalf("a new service: restart count %d, health %q", info.RestartCount, info.Health)
+	}
+	svc, _, err := f.env.Docker.ServiceInspectWithRaw(ctx(t), info.ID, swarmtypes.ServiceInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Spec.TaskTemplate.ForceUpdate++
+	if _, err := f.env.Docker.ServiceUpdate(ctx(t), svc.ID, svc.Version, svc.Spec, swarmtypes.ServiceUpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dockertest.Eventually(t, 30*time.Second, func() error {
+		got, err := f.s.InspectContainer(ctx(t), info.ID)
+		if err == nil && (!got.Running || got.RestartCount != 1) {
+			err = fmt.Errorf("running %v, restart count %d", got.Running, got.RestartCount)
+		}
+		return err
+	})
+}
