@@ -14,7 +14,8 @@ import (
 )
 
 // watchEvery paces the polls of Events: one task listing and one service
-// listing of this deployment (about 2 ms for a few services on this machine).
+// listing of this deployment, 23 ms for 300 services (20 running) on this
+// machine — about 2% of a core at one poll a second.
 const watchEvery = time.Second
 
 // Events reports what happens to this deployment's services in the port's
