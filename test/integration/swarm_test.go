@@ -22,10 +22,13 @@ import (
 )
 
 // startOnSwarm boots RTM with RTMANAGER_RUNTIME=swarm on the test's
-// single-node swarm and overlay network.
+// single-node swarm and overlay network, in a deployment of its own: the
+// parallel tests of one process would otherwise share one, and each one's
+// reconcile passes and events listener would see (and adopt, and repair)
+// the others' services, which have no record in its database.
 func startOnSwarm(t *testing.T, env testenv.SwarmEnv, extra ...string) *harness.Service {
 	t.Helper()
-	vars := map[string]string{"RUNTIME": "swarm", "DOCKER_NETWORK": env.Network}
+	vars := map[string]string{"RUNTIME": "swarm", "DOCKER_NETWORK": env.Network, "DEPLOYMENT": testenv.UniqueName("d")}
 	for i := 0; i+1 < len(extra); i += 2 {
 		vars[extra[i]] = extra[i+1]
 	}

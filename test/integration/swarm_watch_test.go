@@ -108,16 +108,18 @@ func TestEventsOnSwarmReportWhatHappensBehindRTMsBack(t *testing.T) {
 // park and remove services; the listener sees each removal and no end of a
 // parked task, and reports nothing.
 func TestRTMsOwnWorkIsNotReportedOnSwarm(t *testing.T) {
+	t.Parallel() // startOnSwarm: a deployment of its own
 	ownWorkIsSilent(t, startOnSwarm(t, testenv.Swarm(t)), 0)
 }
 
 // TestTwoInstancesReportOneExitOnceOnSwarm: both instances poll the same
 // tasks and hear the die; exactly one records it and reports it.
 func TestTwoInstancesReportOneExitOnceOnSwarm(t *testing.T) {
+	t.Parallel()
 	env := testenv.Swarm(t)
-	vars := map[string]string{"RUNTIME": "swarm", "DOCKER_NETWORK": env.Network}
-	s1 := harness.Start(t, harness.Options{Env: vars})
-	oneExitFromTwoInstances(t, s1, harness.Start(t, harness.Options{Env: vars, Peer: s1}), killTask)
+	s1 := startOnSwarm(t, env) // a deployment of its own, which its peer shares
+	peer := harness.Start(t, harness.Options{Env: map[string]string{"RUNTIME": "swarm", "DOCKER_NETWORK": env.Network}, Peer: s1})
+	oneExitFromTwoInstances(t, s1, peer, killTask)
 }
 
 // TestTaskWatchBrokenWhileAnEngineDiesOnSwarm: the manager stops answering

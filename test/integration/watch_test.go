@@ -99,8 +99,9 @@ func TestRTMsOwnWorkIsNotReportedAsAnExit(t *testing.T) {
 // ownWorkIsSilent drives a game through restart, patch, stop and cleanup and
 // checks that the listener handled dies dies and three destroys (restart,
 // patch and cleanup remove the engine) and reported and repaired nothing.
-// Its caller must not run in parallel: it counts every die the listener
-// handles, and the tests of one process share a deployment.
+// It counts every die the listener handles: its caller must not run in
+// parallel unless s has a deployment of its own (the tests of one process
+// share one by default).
 func ownWorkIsSilent(t *testing.T, s *harness.Service, dies float64) {
 	t.Helper()
 	id := s.GameID("own")
@@ -149,8 +150,9 @@ func TestTwoInstancesReportOneExitOnce(t *testing.T) {
 
 // oneExitFromTwoInstances kills a game's engine (kill gets the game's
 // container id) and checks that of the two instances, which both handle
-// the die, exactly one records it and reports it. Its caller must not run
-// in parallel: it counts the dies each listener handles.
+// the die, exactly one records it and reports it. It counts the dies each
+// listener handles: its caller must not run in parallel unless the two
+// have a deployment of their own.
 func oneExitFromTwoInstances(t *testing.T, s1, s2 *harness.Service, kill func(*testing.T, *harness.Service, string)) {
 	t.Helper()
 	id := s1.GameID("two")
