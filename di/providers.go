@@ -234,10 +234,11 @@ func ProvideHealthEmitter(store *postgres.HealthStore, pub *redis.Publisher, m *
 	return health.NewEmitter(store, pub, m)
 }
 
-// ProvideListener builds the Docker events listener; it repairs records
-// through the lifecycle service, and asks the reconciler for a pass after a
-// broken stream.
-func ProvideListener(d *docker.Client, runtimes *postgres.RuntimeStore, leases *redis.Leases, svc *lifecycle.Service,
+// ProvideListener builds the events listener on the runtime's port (the
+// daemon's container events on docker, polled task states and services on
+// swarm); it repairs records through the lifecycle service, and asks the
+// reconciler for a pass after a broken stream.
+func ProvideListener(d ports.Docker, runtimes *postgres.RuntimeStore, leases *redis.Leases, svc *lifecycle.Service,
 	rec *reconcile.Reconciler, clk ports.Clock, m *metrics.Metrics, log *slog.Logger) *watch.Listener {
 	return watch.NewListener(watch.ListenerDeps{
 		Docker: d, Records: runtimes, Leases: leases, Repair: svc, Clock: clk, Metrics: m,

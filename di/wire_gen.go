@@ -93,7 +93,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func
 	}
 	service := ProvideLifecycle(lifecycleConfig, deps)
 	reconciler := ProvideReconciler(cfg, docker, runtimeStore, service, system, metricsMetrics, log)
-	listener := ProvideListener(client, runtimeStore, leases, service, reconciler, system, metricsMetrics, log)
+	listener := ProvideListener(docker, runtimeStore, leases, service, reconciler, system, metricsMetrics, log)
 	handler, err := ProvideHandler(cfg, service, runtimeStore, operationLog, healthStore, pool, redisClient, client, listener, metricsMetrics, log)
 	if err != nil {
 		cleanup3()

@@ -13,7 +13,10 @@
 //     logs, while a replacement task waits for a node forever;
 //   - RemoveContainer removes the service; the state volume stays;
 //   - InspectContainer and ListOwned describe a service by its latest task
-//     that got a container.
+//     that got a container;
+//   - Events watches this deployment's tasks and services by polling (a
+//     manager's event stream does not carry other nodes' containers): a task
+//     that ends is a die of its service, a service that disappears a destroy.
 package swarm
 
 import (
@@ -277,19 +280,6 @@ func (c *Client) ListOwned(ctx context.Context) ([]ports.ContainerInfo, error) {
 	return infos, err
 }
 
-// errNoWatching is what Events reports on swarm until watching task states
-// is built (a manager's event stream does not carry other nodes' containers).
-var errNoWatching = errors.New("swarm: engine events are not available on the swarm runtime yet")
-
-// Events is not available on swarm yet: the stream ends at once with
-// errNoWatching.
-func (c *Client) Events(context.Context, time.Time) (<-chan ports.ContainerEvent, <-chan error) {
-	evs, errs := make(chan ports.ContainerEvent), make(chan error, 1)
-	close(evs)
-	errs <- errNoWatching
-	return evs, errs
-}
-
 // describe turns a service and its latest task with a container into the
 // port's model. States: no task yet (never started) or a task not yet
 // running is "created"; a running task is "running"; a finished one
@@ -312,6 +302,17 @@ func describe(ctx context.Context, api *client.Client, svc swarm.Service) (ports
 	if err != nil {
 		return info, err
 	}
+	// Each task that got a container ran an engine of the service: the ones
+	// before the latest are its restarts (an operator's update --force; RTM
+	// itself never runs a second task in one service). The swarm keeps a
+	// few tasks per service (its task history limit, 5 by default), which
+	// caps the count.
+	for _, t := range tasks {
+		if hasContainer(t) {
+			info.RestartCount++
+		}
+	}
+	info.RestartCount = max(0, info.RestartCount-1)
 	t, ok := latest(tasks)
 	switch {
 	case !ok:

@@ -334,16 +334,81 @@ func TestListOwnedSeesOnlyThisDeploymentsServices(t *testing.T) {
 	}
 }
 
-func TestEventsAreNotAvailableOnSwarmYet(t *testing.T) {
+// TestEventsReportEnginesEndedAndServicesGoneBehindRTMsBack: on the real
+// swarm, a task's container killed is a die of its service with the exit
+// code; RTM's own stop (the park, made before the kill) is nothing; a
+// service removed is a destroy; a stream resumed from the die's time
+// reports it again.
+func TestEventsReportEnginesEndedAndServicesGoneBehindRTMsBack(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, testenv.Swarm(t))
-	evs, errs := f.s.Events(ctx(t), time.Now())
-	if _, open := <-evs; open {
-		t.Error("the event channel is open")
+	since := time.Now()
+	killedGame, spec := f.spec(t)
+	killed, _ := f.started(t, spec)
+	_, spec = f.spec(t)
+	parked, _ := f.started(t, spec)
+	removedGame, spec := f.spec(t)
+	removed, _ := f.started(t, spec)
+
+	streamCtx, cancel := context.WithCancel(ctx(t))
+	evs, errs := f.s.Events(streamCtx, since)
+	if err := f.s.StopContainer(ctx(t), parked.ID, time.Second); err != nil {
+		t.Fatal(err)
 	}
-	if err := <-errs; err == nil || !strings.Contains(err.Error(), "not available") {
-		t.Errorf("error %v", err)
+	cs := f.taskContainers(t, killed.ID)
+	if len(cs) != 1 {
+		t.Fatalf("task containers %+v", cs)
 	}
+	if err := f.env.Docker.ContainerKill(ctx(t), cs[0].ID, "KILL"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.env.Docker.ServiceRemove(ctx(t), removed.ID); err != nil {
+		t.Fatal(err)
+	}
+	// The two events come in either order; nothing else of these services
+	// comes before both.
+	want := map[string]ports.ContainerEvent{
+		"die/" + killed.ID:      {Action: ports.ActionDie, ContainerID: killed.ID, GameID: killedGame, ExitCode: "137"},
+		"destroy/" + removed.ID: {Action: ports.ActionDestroy, ContainerID: removed.ID, GameID: removedGame},
+	}
+	var died ports.ContainerEvent
+	for len(want) > 0 {
+		ev, open := <-evs
+		if !open {
+			t.Fatalf("stream ended: %v", <-errs)
+		}
+		if ev.ContainerID != killed.ID && ev.ContainerID != parked.ID && ev.ContainerID != removed.ID {
+			continue // another test's (same deployment)
+		}
+		key := ev.Action + "/" + ev.ContainerID
+		w, ok := want[key]
+		if !ok || ev.GameID != w.GameID || ev.ExitCode != w.ExitCode || ev.Time.Before(since) {
+			t.Fatalf("event %+v, want one of %+v", ev, want)
+		}
+		if ev.Action == ports.ActionDie {
+			died = ev
+		}
+		delete(want, key)
+	}
+	cancel()
+	for range evs {
+	}
+	if err := <-errs; !errors.Is(err, context.Canceled) {
+		t.Errorf("stream ended with %v, want context.Canceled", err)
+	}
+
+	// Resumed from the die's time, a new stream reports it again (since is
+	// inclusive).
+	evs, errs = f.s.Events(ctx(t), died.Time)
+	for ev := range evs {
+		if ev.ContainerID == killed.ID {
+			if ev.Action != ports.ActionDie || ev.ExitCode != "137" || !ev.Time.Equal(died.Time) {
+				t.Errorf("replayed %+v, want %+v", ev, died)
+			}
+			return
+		}
+	}
+	t.Errorf("the resumed stream ended without the die: %v", <-errs)
 }
 
 func TestCheckManagerWantsAnAttachableOverlay(t *testing.T) {
@@ -412,5 +477,34 @@ func drain(t *testing.T, env testenv.SwarmEnv) {
 		if err := set(swarmtypes.NodeAvailabilityActive); err != nil {
 			t.Errorf("make the node active again: %v", err)
 		}
+	})
+}
+
+// TestARestartCountIsTheServicesReplacedTasks: RTM runs one task per
+// service, so each task that got a container before the running one is a
+// restart (here an operator's `docker service update --force`); a task
+// carries no health status.
+func TestARestartCountIsTheServicesReplacedTasks(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testenv.Swarm(t))
+	_, spec := f.spec(t)
+	info, _ := f.started(t, spec)
+	if info.RestartCount != 0 || info.Health != "" {
+		t.Fatalf("a new service: restart count %d, health %q", info.RestartCount, info.Health)
+	}
+	svc, _, err := f.env.Docker.ServiceInspectWithRaw(ctx(t), info.ID, swarmtypes.ServiceInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Spec.TaskTemplate.ForceUpdate++
+	if _, err := f.env.Docker.ServiceUpdate(ctx(t), svc.ID, svc.Version, svc.Spec, swarmtypes.ServiceUpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dockertest.Eventually(t, 30*time.Second, func() error {
+		got, err := f.s.InspectContainer(ctx(t), info.ID)
+		if err == nil && (!got.Running || got.RestartCount != 1) {
+			err = fmt.Errorf("running %v, restart count %d", got.Running, got.RestartCount)
+		}
+		return err
 	})
 }

@@ -22,10 +22,13 @@ import (
 )
 
 // startOnSwarm boots RTM with RTMANAGER_RUNTIME=swarm on the test's
-// single-node swarm and overlay network.
+// single-node swarm and overlay network, in a deployment of its own: the
+// parallel tests of one process would otherwise share one, and each one's
+// reconcile passes and events listener would see (and adopt, and repair)
+// the others' services, which have no record in its database.
 func startOnSwarm(t *testing.T, env testenv.SwarmEnv, extra ...string) *harness.Service {
 	t.Helper()
-	vars := map[string]string{"RUNTIME": "swarm", "DOCKER_NETWORK": env.Network}
+	vars := map[string]string{"RUNTIME": "swarm", "DOCKER_NETWORK": env.Network, "DEPLOYMENT": testenv.UniqueName("d")}
 	for i := 0; i+1 < len(extra); i += 2 {
 		vars[extra[i]] = extra[i+1]
 	}
@@ -263,22 +266,35 @@ func tasksOf(t *testing.T, s *harness.Service, serviceID string) []container.Sum
 // task's docker_gwbridge address (the host cannot reach overlay addresses).
 func swarmCounter(t *testing.T, s *harness.Service, serviceID, method string) counter {
 	t.Helper()
+	return readCounter(t, taskURL(t, s, serviceID), method)
+}
+
+// runningTask is the container of the service's running task.
+func runningTask(t *testing.T, s *harness.Service, serviceID string) container.Summary {
+	t.Helper()
 	for _, c := range tasksOf(t, s, serviceID) {
-		if c.State != "running" {
-			continue
+		if c.State == "running" {
+			return c
 		}
-		n, err := s.Docker.NetworkInspect(context.Background(), "docker_gwbridge", network.InspectOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ip, _, _ := strings.Cut(n.Containers[c.ID].IPv4Address, "/")
-		if ip == "" {
-			t.Fatalf("task container %s has no docker_gwbridge address", c.ID)
-		}
-		return readCounter(t, fmt.Sprintf("http://%s:8080", ip), method)
 	}
 	t.Fatalf("service %s has no running task container", serviceID)
-	return counter{}
+	return container.Summary{}
+}
+
+// taskURL is the base URL of the service's running task at its
+// docker_gwbridge address.
+func taskURL(t *testing.T, s *harness.Service, serviceID string) string {
+	t.Helper()
+	c := runningTask(t, s, serviceID)
+	n, err := s.Docker.NetworkInspect(context.Background(), "docker_gwbridge", network.InspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip, _, _ := strings.Cut(n.Containers[c.ID].IPv4Address, "/")
+	if ip == "" {
+		t.Fatalf("task container %s has no docker_gwbridge address", c.ID)
+	}
+	return fmt.Sprintf("http://%s:8080", ip)
 }
 
 // TestStartsOverStoppedAndNeverReadyEnginesOnSwarm: a start over a stopped

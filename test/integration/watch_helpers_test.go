@@ -52,7 +52,13 @@ func handled(t *testing.T, s *harness.Service, action string) float64 {
 // engineControl posts to one of the sample engine's control endpoints.
 func engineControl(t *testing.T, s *harness.Service, cid, path string) {
 	t.Helper()
-	resp, err := http.Post(engineURL(t, s, cid)+path, "application/json", nil)
+	postControl(t, engineURL(t, s, cid), path)
+}
+
+// postControl posts to a control endpoint of the sample engine at base.
+func postControl(t *testing.T, base, path string) {
+	t.Helper()
+	resp, err := http.Post(base+path, "application/json", nil)
 	if err != nil {
 		t.Fatalf("engine %s: %v", path, err)
 	}

@@ -90,27 +90,41 @@ func TestEventsListenerReportsWhatHappensBehindRTMsBack(t *testing.T) {
 }
 
 // TestRTMsOwnWorkIsNotReportedAsAnExit: restart, patch, stop and cleanup
-// stop and remove containers; the listener sees each die and destroy and
-// reports none of them.
+// stop and remove containers; the listener sees each die (restart, patch,
+// stop) and destroy (restart, patch, cleanup) and reports none of them.
 func TestRTMsOwnWorkIsNotReportedAsAnExit(t *testing.T) {
-	s := harness.Start(t, harness.Options{})
+	ownWorkIsSilent(t, harness.Start(t, harness.Options{}), 3)
+}
+
+// ownWorkIsSilent drives a game through restart, patch, stop and cleanup and
+// checks that the listener handled dies dies and three destroys (restart,
+// patch and cleanup remove the engine) and reported and repaired nothing.
+// It counts every die the listener handles: its caller must not run in
+// parallel unless s has a deployment of its own (the tests of one process
+// share one by default).
+func ownWorkIsSilent(t *testing.T, s *harness.Service, dies float64) {
+	t.Helper()
 	id := s.GameID("own")
 	startRunning(t, s, id, "galaxy/game:1.0.0")
-	dies, destroys := handled(t, s, "die"), handled(t, s, "destroy")
+	dies0, destroys0 := handled(t, s, "die"), handled(t, s, "destroy")
 	steps := []struct {
 		method, path string
 		body         any
 	}{
-		{http.MethodPost, "/restart", nil},                                               // die, destroy
-		{http.MethodPost, "/patch", map[string]string{"image_ref": "galaxy/game:1.0.1"}}, // die, destroy
-		{http.MethodPost, "/stop", map[string]string{"reason": "admin_request"}},         // die
-		{http.MethodDelete, "/container", nil},                                           // destroy
+		{http.MethodPost, "/restart", nil},
+		{http.MethodPost, "/patch", map[string]string{"image_ref": "galaxy/game:1.0.1"}},
+		{http.MethodPost, "/stop", map[string]string{"reason": "admin_request"}},
+		{http.MethodDelete, "/container", nil},
 	}
 	for _, st := range steps {
 		expect(t, call(t, s, st.method, rt(id)+st.path, st.body), 200, "")
 	}
-	awaitHandled(t, s, "die", dies+3)
-	awaitHandled(t, s, "destroy", destroys+3)
+	awaitHandled(t, s, "die", dies0+dies)
+	// The game's events are handled in order: the cleanup's destroy is last.
+	awaitHandled(t, s, "destroy", destroys0+3)
+	if n := handled(t, s, "die") - dies0; n != dies {
+		t.Errorf("%v dies handled, want %v", n, dies)
+	}
 	for _, ev := range []domain.HealthEventType{domain.EventContainerExited, domain.EventContainerOOM,
 		domain.EventContainerDisappeared} {
 		if n := len(eventsOf(t, s, id, ev)); n != 0 {
@@ -131,11 +145,20 @@ func TestRTMsOwnWorkIsNotReportedAsAnExit(t *testing.T) {
 // die; exactly one records it and reports it.
 func TestTwoInstancesReportOneExitOnce(t *testing.T) {
 	s1 := harness.Start(t, harness.Options{})
-	s2 := harness.Start(t, harness.Options{Peer: s1})
+	oneExitFromTwoInstances(t, s1, harness.Start(t, harness.Options{Peer: s1}), killBehindRTMsBack)
+}
+
+// oneExitFromTwoInstances kills a game's engine (kill gets the game's
+// container id) and checks that of the two instances, which both handle
+// the die, exactly one records it and reports it. It counts the dies each
+// listener handles: its caller must not run in parallel unless the two
+// have a deployment of their own.
+func oneExitFromTwoInstances(t *testing.T, s1, s2 *harness.Service, kill func(*testing.T, *harness.Service, string)) {
+	t.Helper()
 	id := s1.GameID("two")
 	cid := startRunning(t, s1, id, "galaxy/game:1.0.0")
 	d1, d2 := handled(t, s1, "die"), handled(t, s2, "die")
-	killBehindRTMsBack(t, s1, cid)
+	kill(t, s1, cid)
 	awaitHandled(t, s1, "die", d1+1)
 	awaitHandled(t, s2, "die", d2+1)
 	if n := len(eventsOf(t, s1, id, "container_exited")); n != 1 {
@@ -254,8 +277,21 @@ func TestTwoInstancesReportOneProbeFailureOnce(t *testing.T) {
 // the listener subscribes again from the last event it saw, hears the die it
 // missed, and records it. Meanwhile /readyz says the stream is down.
 func TestEventsStreamBrokenWhileAnEngineDies(t *testing.T) {
+	exitSeenAfterABreak(t, func(t *testing.T, dockerHost string) *harness.Service {
+		return harness.Start(t, harness.Options{Env: map[string]string{"DOCKER_HOST": dockerHost}})
+	}, killBehindRTMsBack)
+}
+
+// exitSeenAfterABreak starts a service (start gets the DOCKER_HOST of a
+// proxy in front of the Docker socket) and a game, cuts the proxy until
+// /readyz says the events stream is down, kills the engine (kill gets the
+// game's container id; it must not go through the proxy), mends the proxy,
+// and checks that the listener reports and records the exit it missed.
+func exitSeenAfterABreak(t *testing.T, start func(t *testing.T, dockerHost string) *harness.Service,
+	kill func(*testing.T, *harness.Service, string)) {
+	t.Helper()
 	proxy := newSocketProxy(t)
-	s := harness.Start(t, harness.Options{Env: map[string]string{"DOCKER_HOST": proxy.Host()}})
+	s := start(t, proxy.Host())
 	id := s.GameID("broken")
 	cid := startRunning(t, s, id, "galaxy/game:1.0.0")
 	expect(t, call(t, s, http.MethodGet, "/readyz", nil), 200, "")
@@ -266,7 +302,7 @@ func TestEventsStreamBrokenWhileAnEngineDies(t *testing.T) {
 		checks, _ := r.Body["checks"].(map[string]any)
 		return r.Status == 503 && checks["docker_events"] != "ok"
 	})
-	killBehindRTMsBack(t, s, cid) // the test's own client: not through the proxy
+	kill(t, s, cid)
 	proxy.Mend()
 
 	ev := awaitEvent(t, s, id, "container_exited")
@@ -274,6 +310,11 @@ func TestEventsStreamBrokenWhileAnEngineDies(t *testing.T) {
 		t.Errorf("container_exited %v, want container %s, exit_code 137", ev, cid)
 	}
 	waitUntil(t, watchTimeout, "the record stopped", func() bool { return runtime(t, s, id)["status"] == "stopped" })
+	// The listener's, not the reconcile pass's after the reconnect (the
+	// engine is younger than the default grace, which the pass waits out).
+	if rows := opsOf(t, s, id, domain.OpReconcileObserveExit); len(rows) != 1 || rows[0]["op_source"] != "docker_event" {
+		t.Errorf("reconcile_observe_exit rows %v, want one from docker_event", rows)
+	}
 	if n := metricSum(t, s, "rtmanager_events_listener_reconnects_total", nil); n < 1 {
 		t.Errorf("reconnects %v, want at least 1", n)
 	}
