@@ -42,9 +42,7 @@ func startOnSwarm(t *testing.T, env testenv.SwarmEnv, extra ...string) *harness.
 func TestAReconcilePassOnSwarmTakesNoTaskForAnEngine(t *testing.T) {
 	t.Parallel()
 	env := testenv.Swarm(t)
-	// A deployment of its own: with no grace, a pass of the run's deployment
-	// would rightly adopt the services of swarm tests running beside it.
-	s := startOnSwarm(t, env, "RECONCILE_GRACE", "0s", "DEPLOYMENT", testenv.UniqueName("tasks"))
+	s := startOnSwarm(t, env, "RECONCILE_GRACE", "0s")
 	id := s.GameID("tasks")
 	expect(t, start(t, s, id, dockertest.Image100), http.StatusOK, "")
 	expect(t, stop(t, s, id, "admin_request"), http.StatusOK, "")
