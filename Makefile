@@ -40,6 +40,10 @@ build: ## Build bin/rtmanager and bin/rtmctl
 	$(GO) build -o $(BIN)/rtmanager ./cmd/rtmanager
 	$(GO) build -o $(BIN)/rtmctl ./cmd/rtmctl
 
+.PHONY: image
+image: ## Build the FROM scratch image galaxy/rtmanager:<git describe> and :dev (skipped when up to date)
+	@bash scripts/rtm-image.sh
+
 .PHONY: run
 run: deps build ## Run the service in the foreground against local dependencies
 	$(LOCAL_ENV) ./$(BIN)/rtmanager

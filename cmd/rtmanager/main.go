@@ -107,6 +107,11 @@ func probe(url string, stderr io.Writer) int {
 	return 0
 }
 
+// stamp is the version the image build stamps in (-ldflags -X
+// main.stamp=<git describe>): the toolchain's own VCS stamp is not always
+// there (GOFLAGS=-buildvcs=false, a build outside the checkout).
+var stamp string
+
 // versionLine names the module version and the VCS state the binary was
 // built from, as the Go toolchain stamped them.
 func versionLine() string {
@@ -125,7 +130,11 @@ func versionLine() string {
 			modified = s.Value == "true"
 		}
 	}
-	line := fmt.Sprintf("rtmanager %s, revision %s%s", info.Main.Version, revision, at)
+	v := info.Main.Version
+	if stamp != "" {
+		v = stamp
+	}
+	line := fmt.Sprintf("rtmanager %s, revision %s%s", v, revision, at)
 	if modified {
 		line += ", modified"
 	}
