@@ -54,7 +54,7 @@ test: deps ## Run every test (unit, adapter, integration on real Docker, contrac
 	$(GO) test -race -count=1 -timeout 15m ./...
 
 .PHONY: bench
-bench: deps ## Benchmarks (test/bench): REST start vs bare SDK (ratio ≤ 1.15), replayed jobs (≥ 3000 jobs/s), fresh jobs vs bare SDK (ratio ≥ 0.85), reconcile pass over 1,000 games (< 1 s), probe tick over 500 engines (< 250 ms), RSS with 200 engines (< 60 MB)
+bench: deps ## Benchmarks (test/bench): REST start vs bare SDK (ratio ≤ 1.15), replayed jobs (≥ 3000 jobs/s), fresh jobs vs bare SDK (ratio ≥ 0.85), reconcile pass over 1,000 games (< 1 s), probe tick over 500 engines (< 250 ms), RSS with 200 engines (< 60 MB), a start on swarm beside a start on docker (medians, ratio)
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 30m ./test/bench/...
 
 .PHONY: fuzz

@@ -11,7 +11,9 @@
 //   - BenchmarkServiceMemoryWith200Engines: the process's RSS with 200
 //     running engines after five probe and inspect ticks (target < 60 MB);
 //   - BenchmarkReconcilePass: one reconcile pass over 1,000 records and
-//     1,000 labelled containers (issue 8, target < 1 s).
+//     1,000 labelled containers (issue 8, target < 1 s);
+//   - BenchmarkStartOnSwarmVsDocker: one REST start with RUNTIME=swarm
+//     beside one with RUNTIME=docker (issue 9, reported, no target).
 //
 // The bare SDK baseline lives in sdk_test.go.
 package bench
@@ -53,8 +55,18 @@ func BenchmarkStartVsBareSDK(b *testing.B) {
 		ms(mr), ms(mb), ratio, len(rest))
 }
 
-// restStart times POST /start of a fresh game (image present, engine ready).
+// restStart times POST /start of a fresh game (image present, engine ready)
+// and removes its container.
 func restStart(b *testing.B, s *harness.Service) time.Duration {
+	id, took := timedStart(b, s)
+	for _, c := range s.Containers(id) {
+		remove(b, s, c.ID)
+	}
+	return took
+}
+
+// timedStart times POST /start of a fresh game and returns its id.
+func timedStart(b *testing.B, s *harness.Service) (string, time.Duration) {
 	id := s.GameID("bench")
 	req, _ := http.NewRequest(http.MethodPost, s.URL+"/api/v1/internal/runtimes/"+id+"/start",
 		strings.NewReader(`{"image_ref":"`+image+`"}`))
@@ -69,8 +81,5 @@ func restStart(b *testing.B, s *harness.Service) time.Duration {
 	if resp.StatusCode != 200 {
 		b.Fatalf("start: %d", resp.StatusCode)
 	}
-	for _, c := range s.Containers(id) {
-		remove(b, s, c.ID)
-	}
-	return took
+	return id, took
 }
