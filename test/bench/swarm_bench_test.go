@@ -23,24 +23,11 @@ func BenchmarkStartOnSwarmVsDocker(b *testing.B) {
 	onSwarm := harness.Start(b, harness.Options{NoContract: true, Env: map[string]string{
 		"RUNTIME": "swarm", "DOCKER_NETWORK": env.Network,
 	}})
-	samples := max(b.N, 10)
-	const warmup = 2
-	var docker, swarm []time.Duration
-	for i := range samples + warmup {
-		d := restStart(b, onDocker)
-		s := swarmStart(b, onSwarm)
-		if i >= warmup {
-			docker = append(docker, d)
-			swarm = append(swarm, s)
-		}
-	}
-	md, msw := median(docker), median(swarm)
-	ratio := float64(msw) / float64(md)
-	b.ReportMetric(ms(md), "docker-median-ms")
-	b.ReportMetric(ms(msw), "swarm-median-ms")
-	b.ReportMetric(ratio, "ratio")
+	msw, md, n := alternate(b, max(b.N, 10),
+		"swarm", func() time.Duration { return swarmStart(b, onSwarm) },
+		"docker", func() time.Duration { return restStart(b, onDocker) })
 	fmt.Printf("\nREST start on swarm median %.1f ms | on docker median %.1f ms | ratio %.2f (n=%d each)\n",
-		ms(msw), ms(md), ratio, len(swarm))
+		ms(msw), ms(md), float64(msw)/float64(md), n)
 }
 
 // swarmStart is restStart on swarm: the game's service and state volume
