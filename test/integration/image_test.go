@@ -102,6 +102,33 @@ func TestRTMFromItsImageOnTheOverlayRunsAStartJob(t *testing.T) {
 	if len(tasks) != 1 || tasks[0].Status.State != swarmtypes.TaskStateRunning {
 		t.Errorf("tasks of the game's service %+v, want one running", tasks)
 	}
+	// The image's HEALTHCHECK (rtmanager --probe of /readyz) passes: the
+	// scratch image can check itself, and /readyz sees all dependencies.
+	if h := awaitHealth(t, env.Docker, rtm); h != container.Healthy {
+		t.Errorf("RTM's container health %q, want healthy\n%s", h, logsOf(env.Docker, rtm))
+	}
+}
+
+// awaitHealth waits until the container's health check has decided
+// (healthy or unhealthy) and returns the decision.
+func awaitHealth(t *testing.T, cli *client.Client, id string) container.HealthStatus {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		c, err := cli.ContainerInspect(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.State.Health == nil {
+			t.Fatal("RTM's image has no health check")
+		}
+		if s := c.State.Health.Status; s == container.Healthy || s == container.Unhealthy {
+			return s
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Fatal("RTM's health check did not decide in 2 minutes")
+	return ""
 }
 
 // rtmImage builds RTM's image (scripts/rtm-image.sh, a no-op when it is up
