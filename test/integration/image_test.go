@@ -57,10 +57,12 @@ func TestRTMFromItsImageOnTheOverlayRunsAStartJob(t *testing.T) {
 	testenv.DeleteKeysAtEnd(t, rdb, prefix)
 	streams := testenv.StreamEnv(prefix)
 	vars := map[string]string{
-		"RUNTIME":              "swarm",
-		"ENGINE_ADDRESS":       "endpoint",
-		"DOCKER_NETWORK":       env.Network,
-		"DEPLOYMENT":           testenv.Deployment(),
+		"RUNTIME":        "swarm",
+		"ENGINE_ADDRESS": "endpoint",
+		"DOCKER_NETWORK": env.Network,
+		// Its own deployment: with the run's, its reconciler would take the
+		// services of the in-process RTMs of this test run for its own.
+		"DEPLOYMENT":           testenv.UniqueName("image"),
 		"POSTGRES_PRIMARY_DSN": dsn.String(),
 		"REDIS_MASTER_ADDR":    relay(t, gw, testenv.RedisAddr()),
 		"LOG_FORMAT":           "text",
