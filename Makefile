@@ -40,6 +40,10 @@ build: ## Build bin/rtmanager and bin/rtmctl
 	$(GO) build -o $(BIN)/rtmanager ./cmd/rtmanager
 	$(GO) build -o $(BIN)/rtmctl ./cmd/rtmctl
 
+.PHONY: image
+image: ## Build the FROM scratch image galaxy/rtmanager:<git describe> and :dev (skipped when up to date)
+	@bash scripts/rtm-image.sh
+
 .PHONY: run
 run: deps build ## Run the service in the foreground against local dependencies
 	$(LOCAL_ENV) ./$(BIN)/rtmanager
@@ -50,7 +54,7 @@ test: deps ## Run every test (unit, adapter, integration on real Docker, contrac
 	$(GO) test -race -count=1 -timeout 15m ./...
 
 .PHONY: bench
-bench: deps ## Benchmarks (test/bench): REST start vs bare SDK (ratio ≤ 1.15), replayed jobs (≥ 3000 jobs/s), fresh jobs vs bare SDK (ratio ≥ 0.85), reconcile pass over 1,000 games (< 1 s), probe tick over 500 engines (< 250 ms), RSS with 200 engines (< 60 MB)
+bench: deps ## Benchmarks (test/bench): REST start vs bare SDK (ratio ≤ 1.15), replayed jobs (≥ 3000 jobs/s), fresh jobs vs bare SDK (ratio ≥ 0.85), reconcile pass over 1,000 games (< 1 s), probe tick over 500 engines (< 250 ms), RSS with 200 engines (< 60 MB), a start on swarm beside a start on docker (medians, ratio)
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 30m ./test/bench/...
 
 .PHONY: fuzz

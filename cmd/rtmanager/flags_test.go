@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -215,4 +217,37 @@ func copyTreeIntoRepo(t *testing.T) string {
 		}
 	}
 	return dst
+}
+
+// TestProbeSucceedsOnlyOn200: --probe is the image's health check, so a
+// /readyz answering 503 (a dependency down) or nothing listening must fail
+// it, and only a 200 passes.
+func TestProbeSucceedsOnlyOn200(t *testing.T) {
+	var status atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(int(status.Load()))
+	}))
+	defer srv.Close()
+	closed, _ := trap(t)
+	for _, tc := range []struct {
+		name   string
+		status int
+		url    string
+		want   int
+	}{
+		{"ready", http.StatusOK, srv.URL + "/readyz", 0},
+		{"not ready", http.StatusServiceUnavailable, srv.URL + "/readyz", 1},
+		{"nothing answers", http.StatusOK, "http://" + closed + "/readyz", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status.Store(int64(tc.status))
+			var out, errb bytes.Buffer
+			if got := run([]string{"--probe", tc.url}, &out, &errb); got != tc.want {
+				t.Errorf("exit %d, want %d (stderr %q)", got, tc.want, errb.String())
+			}
+			if tc.want != 0 && !strings.HasPrefix(errb.String(), "rtmanager: probe: ") {
+				t.Errorf("stderr %q does not say why the probe failed", errb.String())
+			}
+		})
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -41,6 +42,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// to stdout and errors to stderr, so both are written here instead.
 	fs.SetOutput(io.Discard)
 	version := fs.Bool("version", false, "print the version and exit")
+	probeURL := fs.String("probe", "", "GET the URL and exit 0 on 200")
 	err := fs.Parse(args)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
@@ -55,11 +57,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case *version:
 		fmt.Fprintln(stdout, versionLine())
 		return 0
+	case *probeURL != "":
+		return probe(*probeURL, stderr)
 	}
 	return serve(stderr)
 }
 
-const usageLine = "usage: rtmanager [--help | --version]\n"
+const usageLine = "usage: rtmanager [--help | --version | --probe URL]\n"
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, usageLine+`
@@ -71,6 +75,8 @@ invalid value stops it at boot with exit status 2.
 Flags:
   -h, --help   print this help and exit
   --version    print the version and exit
+  --probe URL  GET URL (e.g. http://127.0.0.1:8096/readyz) and exit 0 on 200,
+               1 otherwise: the image's health check (it has no shell or curl)
 
 Environment (shown with its default):
 `)
@@ -78,6 +84,33 @@ Environment (shown with its default):
 		fmt.Fprintf(w, "  %s%s=%s\n        %s (%s)\n", config.Prefix, v.Name, v.Default, v.Meaning, v.Unit)
 	}
 }
+
+// probeTimeout bounds one --probe: longer than a /readyz call's own bound.
+const probeTimeout = 10 * time.Second
+
+// probe is the container health check of the FROM scratch image, which has
+// no curl: a GET of url that succeeds only on 200 (/readyz answers 503 while
+// a dependency is down).
+func probe(url string, stderr io.Writer) int {
+	c := http.Client{Timeout: probeTimeout}
+	resp, err := c.Get(url)
+	if err != nil {
+		fmt.Fprintf(stderr, "rtmanager: probe: %v\n", err)
+		return 1
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		fmt.Fprintf(stderr, "rtmanager: probe: %s: %s\n", resp.Status, body)
+		return 1
+	}
+	return 0
+}
+
+// stamp is the version the image build stamps in (-ldflags -X
+// main.stamp=<git describe>): the toolchain's own VCS stamp is not always
+// there (GOFLAGS=-buildvcs=false, a build outside the checkout).
+var stamp string
 
 // versionLine names the module version and the VCS state the binary was
 // built from, as the Go toolchain stamped them.
@@ -97,7 +130,11 @@ func versionLine() string {
 			modified = s.Value == "true"
 		}
 	}
-	line := fmt.Sprintf("rtmanager %s, revision %s%s", info.Main.Version, revision, at)
+	v := info.Main.Version
+	if stamp != "" {
+		v = stamp
+	}
+	line := fmt.Sprintf("rtmanager %s, revision %s%s", v, revision, at)
 	if modified {
 		line += ", modified"
 	}

@@ -142,10 +142,21 @@ func (e SwarmEnv) SetEngineHost(t testing.TB, on bool) {
 // game's state volume), waiting for the services' task containers to go so
 // the volumes are free.
 func RemoveSwarmGame(ctx context.Context, cli *client.Client, gameID string) error {
-	f := filters.NewArgs(
+	return removeSwarmGame(ctx, cli, filters.NewArgs(
 		filters.Arg("label", ports.LabelGameID+"="+gameID),
 		filters.Arg("label", RunLabel+"="+RunID()),
-	)
+	))
+}
+
+// RemoveSwarmGameOfRTMImage is RemoveSwarmGame for a game started by RTM
+// running from its image (not in-process), which cannot put the run label on
+// what it makes: it goes by the game id alone, so the id must be the test's
+// own (UniqueName).
+func RemoveSwarmGameOfRTMImage(ctx context.Context, cli *client.Client, gameID string) error {
+	return removeSwarmGame(ctx, cli, filters.NewArgs(filters.Arg("label", ports.LabelGameID+"="+gameID)))
+}
+
+func removeSwarmGame(ctx context.Context, cli *client.Client, f filters.Args) error {
 	services, err := cli.ServiceList(ctx, swarm.ServiceListOptions{Filters: f})
 	if err != nil {
 		return fmt.Errorf("list services: %w", err)
