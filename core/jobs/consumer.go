@@ -154,18 +154,21 @@ func (c *Consumer) read(ctx context.Context) {
 			// Redis calls). A read that holds jobs back filled a stream's
 			// share, so it leaves no room either: wait for the jobs in
 			// flight to make some.
-			if held > 0 && held >= owned {
-				// Only the held jobs fill the consumer, so nothing will make
-				// room to read what they wait for: run them; the fence still
-				// keeps one game's jobs in order.
-				c.release(c.takeHeld())
+			if held == 0 || held < owned {
+				select {
+				case <-ctx.Done():
+				case <-c.freed:
+				}
 				continue
 			}
-			select {
-			case <-ctx.Done():
-			case <-c.freed:
-			}
-			continue
+			// Only the held jobs fill the consumer, so nothing will make room
+			// to read what they wait for. Running them now could run a stop
+			// before a start it follows (that start then answered
+			// "superseded"); read what they wait for instead, past the
+			// capacity if need be. Each such read brings the entries that
+			// precede them, and a read that fills no stream's share lets
+			// them all go.
+			room = c.readAt()
 		}
 		block := c.cfg.Block
 		if held > 0 {
@@ -290,14 +293,6 @@ func filledCut(batch []job, newCount int) int {
 		}
 	}
 	return len(batch)
-}
-
-func (c *Consumer) takeHeld() []job {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	h := c.held
-	c.held = nil
-	return h
 }
 
 // release queues jobs on their games' lanes, each at its position; a game

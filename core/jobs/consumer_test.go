@@ -394,7 +394,8 @@ func TestConsumerHoldsBackAJobThatAnUnreadEntryMayPrecede(t *testing.T) {
 }
 
 // Held jobs wait for room to read what may precede them, but not forever:
-// when they alone fill the consumer, they run.
+// when they alone fill the consumer, it reads past its capacity, and a read
+// that brings nothing new lets them run.
 func TestConsumerRunsHeldJobsWhenNothingElseCanMakeRoom(t *testing.T) {
 	h := newHarness(t)
 	h.cfg.Concurrency = 1 // reads 2 entries per stream at first
