@@ -217,7 +217,10 @@ func (c *Consumer) take(read ports.Batch, count int) {
 	}
 	c.mu.Lock()
 	c.owned += len(batch)
-	batch = append(batch, c.held...)
+	for _, h := range c.held {
+		h.carried = true
+		batch = append(batch, h)
+	}
 	c.held = nil
 	c.mu.Unlock()
 	slices.SortStableFunc(batch, func(a, b job) int { return a.pos.Compare(b.pos) })
@@ -267,12 +270,13 @@ func holdBack(batch []job, newCount int, complete int64) (ready, held []job) {
 const aheadOfClock = 5 * time.Second
 
 // filledCut is where the first rule of holdBack cuts the batch (its length
-// when nothing is held). Reclaimed entries and undecodable ones take no part.
+// when nothing is held). Reclaimed entries, jobs carried from an earlier read
+// and undecodable ones take no part: only this read's entries fill a share.
 func filledCut(batch []job, newCount int) int {
 	var n [2]int
 	var last [2]domain.JobPosition
 	for _, j := range batch {
-		if j.raw.Reclaimed || j.pos.Rank < 0 || j.pos.Rank > 1 {
+		if j.raw.Reclaimed || j.carried || j.pos.Rank < 0 || j.pos.Rank > 1 {
 			continue
 		}
 		n[j.pos.Rank]++

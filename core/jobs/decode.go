@@ -39,6 +39,9 @@ type job struct {
 	imageRef string
 	reason   string
 	refusal  string
+	// carried marks a job held back by an earlier read: it is not one of
+	// the entries the current read brought, so it cannot fill a share.
+	carried bool
 }
 
 // decode checks an entry against the contract. Fields it does not know are

@@ -25,6 +25,8 @@ func p(ms int64) job  { return at("p", ms, false) }
 func rs(ms int64) job { return at("s", ms, true) }
 func rp(ms int64) job { return at("p", ms, true) }
 
+func carried(j job) job { j.carried = true; return j }
+
 func names(js []job) []string {
 	out := []string{}
 	for _, j := range js {
@@ -96,6 +98,9 @@ func TestHoldBack(t *testing.T) {
 		{name: "a stop whose id its writer set far ahead of Redis's clock is not held",
 			batch: []job{p(6 + aheadOfClock.Milliseconds() + 1)}, newCount: 4, complete: 6,
 			wantReady: []job{p(6 + aheadOfClock.Milliseconds() + 1)}},
+		{name: "jobs carried from an earlier read fill no share: a read that brought nothing lets them go",
+			batch: []job{carried(s(7)), carried(s(8)), carried(p(9))}, newCount: 2,
+			wantReady: []job{carried(s(7)), carried(s(8)), carried(p(9))}},
 		{name: "both rules: the earlier cut wins",
 			batch: []job{s(1), s(2), p(3), p(9)}, newCount: 2, complete: 3,
 			wantReady: []job{s(1), s(2)}, wantHeld: []job{p(3), p(9)}},
