@@ -155,17 +155,15 @@ func (s *Service) repair(ctx context.Context, gameID string, src domain.OpSource
 	if err != nil || r == nil {
 		return false, err
 	}
-	select {
-	case <-lease.Lost():
-		return false, errLeaseLost
-	default:
-	}
 	subject := r.install // the record the row and the event are about
 	if subject == nil {
 		subject = rec
 	}
 	o := s.newOp(r.kind, gameID, subject.CurrentImageRef, Meta{Source: src})
-	o.containerID, o.details = subject.CurrentContainerID, r.details
+	o.containerID, o.details, o.lost = subject.CurrentContainerID, r.details, lease.Lost()
+	if o.leaseLost() {
+		return false, errLeaseLost
+	}
 	stored, err := s.writeRepair(ctx, rec, r)
 	switch {
 	case errors.Is(err, ports.ErrConflict):
