@@ -29,7 +29,9 @@ const watchEvery = time.Second
 //     service is parked) is no event. The swarm has no OOM flag: an engine
 //     over its memory limit is a die with exit code 137.
 //   - A service listed by one poll and not by the next is a destroy, at the
-//     time that poll began.
+//     time that poll began. So is a service no poll listed whose tasks a
+//     poll finds outliving it (its tasks linger a few seconds after it is
+//     removed): one made and removed between two polls.
 //
 // since: the first poll reports every task that ended at or after since;
 // one that ended before is not reported. A service removed before the first
@@ -106,6 +108,9 @@ type watcher struct {
 	// ended holds the tasks of the last poll whose end was reported or
 	// predates since: each end is reported once.
 	ended map[string]bool
+	// gone holds the services reported destroyed (or found gone by the
+	// first poll) whose tasks may still be listed: each is reported once.
+	gone map[string]bool
 }
 
 // step turns one poll's tasks and services into events (see Events), in
@@ -122,9 +127,16 @@ func (w *watcher) step(tasks []swarm.Task, services []swarm.Service, now time.Ti
 	slices.SortFunc(tasks, func(a, b swarm.Task) int { return a.Status.Timestamp.Compare(b.Status.Timestamp) })
 	var evs []ports.ContainerEvent
 	ended := make(map[string]bool, len(w.ended))
+	orphaned := map[string]string{} // services no longer listed, to their games
 	for _, t := range tasks {
 		game, ok := listed[t.ServiceID]
-		if !ok || !hasContainer(t) || !engineEnded(t, parked[t.ServiceID]) {
+		if !ok {
+			if cs := t.Spec.ContainerSpec; cs != nil {
+				orphaned[t.ServiceID] = cs.Labels[ports.LabelGameID]
+			}
+			continue
+		}
+		if !hasContainer(t) || !engineEnded(t, parked[t.ServiceID]) {
 			continue
 		}
 		ended[t.ID] = true
@@ -137,14 +149,22 @@ func (w *watcher) step(tasks []swarm.Task, services []swarm.Service, now time.Ti
 			Time:     t.Status.Timestamp, TimeNano: t.Status.Timestamp.UnixNano(),
 		})
 	}
-	for _, id := range slices.Sorted(maps.Keys(w.services)) {
+	for id, game := range w.services {
 		if _, ok := listed[id]; !ok {
-			evs = append(evs, ports.ContainerEvent{
-				Action: ports.ActionDestroy, ContainerID: id, GameID: w.services[id], Time: now, TimeNano: now.UnixNano(),
-			})
+			orphaned[id] = game
 		}
 	}
-	w.services, w.ended = listed, ended
+	gone := make(map[string]bool, len(orphaned))
+	for _, id := range slices.Sorted(maps.Keys(orphaned)) {
+		gone[id] = true
+		if _, wasListed := w.services[id]; !wasListed && (w.gone[id] || w.services == nil) {
+			continue // reported already, or gone before the first poll
+		}
+		evs = append(evs, ports.ContainerEvent{
+			Action: ports.ActionDestroy, ContainerID: id, GameID: orphaned[id], Time: now, TimeNano: now.UnixNano(),
+		})
+	}
+	w.services, w.ended, w.gone = listed, ended, gone
 	return evs
 }
 

@@ -29,6 +29,7 @@ func TestAPollReportsEachEngineEndOnceAndEachServiceGone(t *testing.T) {
 		t := swarm.Task{ID: id, ServiceID: service}
 		t.Status.State, t.Status.Timestamp = state, t0.Add(at)
 		t.Status.ContainerStatus = &swarm.ContainerStatus{ContainerID: "c-" + id, ExitCode: code}
+		t.Spec.ContainerSpec = &swarm.ContainerSpec{Labels: map[string]string{ports.LabelGameID: "game-" + service}}
 		return t
 	}
 	noContainer := func(t swarm.Task) swarm.Task { t.Status.ContainerStatus = nil; return t }
@@ -79,6 +80,24 @@ func TestAPollReportsEachEngineEndOnceAndEachServiceGone(t *testing.T) {
 			{[]swarm.Task{task("t1", "s1", swarm.TaskStateRunning, 0, 20*time.Second)}, []swarm.Service{svc("s1", false)}}},
 			poll{[]swarm.Task{task("t1", "s1", swarm.TaskStateShutdown, 0, 30*time.Second)}, nil},
 			[]string{"destroy/s1/"}},
+		{"a service made and removed between two polls is a destroy, from its lingering tasks", []poll{
+			{nil, nil}},
+			poll{[]swarm.Task{task("t1", "s1", swarm.TaskStateRunning, 0, 20*time.Second)}, nil},
+			[]string{"destroy/s1/"}},
+		{"a service whose tasks linger is a destroy once", []poll{
+			{nil, []swarm.Service{svc("s1", false)}},
+			{[]swarm.Task{task("t1", "s1", swarm.TaskStateRunning, 0, 20*time.Second)}, nil}},
+			poll{[]swarm.Task{task("t1", "s1", swarm.TaskStateShutdown, 0, 30*time.Second)}, nil},
+			nil},
+		{"a service made and removed between two polls is a destroy once", []poll{
+			{nil, nil},
+			{[]swarm.Task{task("t1", "s1", swarm.TaskStateRunning, 0, 20*time.Second)}, nil}},
+			poll{[]swarm.Task{task("t1", "s1", swarm.TaskStateShutdown, 0, 30*time.Second)}, nil},
+			nil},
+		{"tasks outliving a service removed before the first poll are no destroy then or later", []poll{
+			{[]swarm.Task{task("t1", "s1", swarm.TaskStateRunning, 0, 20*time.Second)}, nil}},
+			poll{[]swarm.Task{task("t1", "s1", swarm.TaskStateShutdown, 0, 30*time.Second)}, nil},
+			nil},
 		{"a service is a destroy once", []poll{
 			{nil, []swarm.Service{svc("s1", false)}}, {nil, nil}},
 			poll{nil, nil},
