@@ -23,6 +23,9 @@ func (s *Service) Cleanup(ctx context.Context, in CleanupInput) domain.Result {
 		case domain.StatusRemoved:
 			return replayed(rec), nil
 		}
+		if !in.StoppedBefore.IsZero() && (rec.StoppedAt == nil || !rec.StoppedAt.Before(in.StoppedBefore)) {
+			return replayed(rec), nil
+		}
 		if err := s.removeContainer(ctx, rec, domain.CodeInternalError); err != nil {
 			return done{}, err
 		}

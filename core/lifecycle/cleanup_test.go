@@ -2,6 +2,7 @@ package lifecycle_test
 
 import (
 	"testing"
+	"time"
 
 	"go.uber.org/mock/gomock"
 
@@ -77,6 +78,38 @@ func TestCleanupRemovesTheContainerAndKeepsTheState(t *testing.T) {
 			if ensured, dropped := f.stateDirCalls(); ensured != 0 || len(dropped) != 0 {
 				t.Errorf("cleanup touched the state directory (ensured %d, taken back %v); it must never", ensured, dropped)
 			}
+		})
+	}
+}
+
+// The retention worker chose the game by a cutoff; under the lease the game
+// turns out to have been started and stopped again since: its new container
+// stays (replay_no_op), one stopped before the cutoff is removed.
+func TestCleanupWithACutoffSparesAGameStoppedSinceIt(t *testing.T) {
+	stoppedAt := t0.Add(-time.Hour) // f.rec's
+	for _, tc := range []struct {
+		name   string
+		cutoff time.Time
+		code   domain.ErrorCode
+	}{
+		{"stopped after the cutoff is a replay that touches nothing", stoppedAt.Add(-time.Minute), domain.CodeReplayNoOp},
+		{"stopped at the cutoff is a replay too", stoppedAt, domain.CodeReplayNoOp},
+		{"stopped before the cutoff is removed", stoppedAt.Add(time.Minute), domain.CodeNone},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			prev := f.rec(domain.StatusStopped, ref100, oldCID)
+			f.expectLease()
+			f.expectRecord(&prev)
+			if tc.code == domain.CodeNone {
+				f.docker.EXPECT().RemoveContainer(gomock.Any(), oldCID).Return(nil)
+				f.expectCAS(prev, casUpdate(domain.StatusStopped, domain.StatusRemoved, oldCID, "", ""), nil)
+			}
+
+			res := f.svc().Cleanup(ctx, lifecycle.CleanupInput{GameID: game, StoppedBefore: tc.cutoff,
+				Meta: lifecycle.Meta{Source: domain.SourceAutoTTL}})
+
+			wantResult(t, res, tc.code)
 		})
 	}
 }

@@ -1,6 +1,10 @@
 package lifecycle
 
-import "github.com/galaxy/rtmanager/core/domain"
+import (
+	"time"
+
+	"github.com/galaxy/rtmanager/core/domain"
+)
 
 // Meta says who asked for an operation; it is copied into the operation log.
 type Meta struct {
@@ -45,5 +49,10 @@ type PatchInput struct {
 // CleanupInput asks to remove a stopped game's container.
 type CleanupInput struct {
 	GameID string
+	// StoppedBefore, when set, is the retention cutoff the caller chose the
+	// game by: a game found stopped at or after it under the lease (started
+	// and stopped again since it was listed) is a replay_no_op, its new
+	// container kept.
+	StoppedBefore time.Time
 	Meta
 }

@@ -23,11 +23,13 @@ type cleanups struct {
 	asked   []string
 	results map[string]domain.Result
 	sources []domain.OpSource
+	cutoffs []time.Time
 }
 
 func (c *cleanups) Cleanup(_ context.Context, in lifecycle.CleanupInput) domain.Result {
 	c.asked = append(c.asked, in.GameID)
 	c.sources = append(c.sources, in.Source)
+	c.cutoffs = append(c.cutoffs, in.StoppedBefore)
 	if r, ok := c.results[in.GameID]; ok {
 		return r
 	}
@@ -70,9 +72,9 @@ func TestARetentionPassCleansEachOldStoppedGameOnceAndSurvivesAFailure(t *testin
 	if !slices.Equal(c.asked, []string{"g1", "g2", "g3"}) || rep.Removed != 1 || rep.Failed != 2 {
 		t.Errorf("asked %v, report %+v: want g1, g2, g3 each once, one removed, two failed", c.asked, rep)
 	}
-	for _, s := range c.sources {
-		if s != domain.SourceAutoTTL {
-			t.Errorf("cleanup source %s, want auto_ttl", s)
+	for i, s := range c.sources {
+		if s != domain.SourceAutoTTL || !c.cutoffs[i].Equal(cutoff) {
+			t.Errorf("cleanup source %s, stopped before %v: want auto_ttl and the pass's cutoff %v", s, c.cutoffs[i], cutoff)
 		}
 	}
 }
