@@ -23,7 +23,7 @@ func (s *Service) Cleanup(ctx context.Context, in CleanupInput) domain.Result {
 		case domain.StatusRemoved:
 			return replayed(rec), nil
 		}
-		if !in.StoppedBefore.IsZero() && (rec.StoppedAt == nil || !rec.StoppedAt.Before(in.StoppedBefore)) {
+		if !in.LastOpBefore.IsZero() && !rec.LastOpAt.Before(in.LastOpBefore) {
 			return replayed(rec), nil
 		}
 		if err := s.removeContainer(ctx, rec, domain.CodeInternalError); err != nil {

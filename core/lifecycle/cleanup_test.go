@@ -82,19 +82,19 @@ func TestCleanupRemovesTheContainerAndKeepsTheState(t *testing.T) {
 	}
 }
 
-// The retention worker chose the game by a cutoff; under the lease the game
-// turns out to have been started and stopped again since: its new container
-// stays (replay_no_op), one stopped before the cutoff is removed.
-func TestCleanupWithACutoffSparesAGameStoppedSinceIt(t *testing.T) {
-	stoppedAt := t0.Add(-time.Hour) // f.rec's
+// The retention worker chose the game by a cutoff on last_op_at; under the
+// lease the game turns out to have been started and stopped again since: its
+// new container stays (replay_no_op); one untouched since the cutoff goes.
+func TestCleanupWithACutoffSparesAGameOperatedSinceIt(t *testing.T) {
+	lastOp := t0.Add(-time.Hour) // f.rec's
 	for _, tc := range []struct {
 		name   string
 		cutoff time.Time
 		code   domain.ErrorCode
 	}{
-		{"stopped after the cutoff is a replay that touches nothing", stoppedAt.Add(-time.Minute), domain.CodeReplayNoOp},
-		{"stopped at the cutoff is a replay too", stoppedAt, domain.CodeReplayNoOp},
-		{"stopped before the cutoff is removed", stoppedAt.Add(time.Minute), domain.CodeNone},
+		{"last operated after the cutoff is a replay that touches nothing", lastOp.Add(-time.Minute), domain.CodeReplayNoOp},
+		{"last operated at the cutoff is a replay too", lastOp, domain.CodeReplayNoOp},
+		{"last operated before the cutoff is removed", lastOp.Add(time.Minute), domain.CodeNone},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
@@ -106,7 +106,7 @@ func TestCleanupWithACutoffSparesAGameStoppedSinceIt(t *testing.T) {
 				f.expectCAS(prev, casUpdate(domain.StatusStopped, domain.StatusRemoved, oldCID, "", ""), nil)
 			}
 
-			res := f.svc().Cleanup(ctx, lifecycle.CleanupInput{GameID: game, StoppedBefore: tc.cutoff,
+			res := f.svc().Cleanup(ctx, lifecycle.CleanupInput{GameID: game, LastOpBefore: tc.cutoff,
 				Meta: lifecycle.Meta{Source: domain.SourceAutoTTL}})
 
 			wantResult(t, res, tc.code)

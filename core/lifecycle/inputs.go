@@ -49,10 +49,11 @@ type PatchInput struct {
 // CleanupInput asks to remove a stopped game's container.
 type CleanupInput struct {
 	GameID string
-	// StoppedBefore, when set, is the retention cutoff the caller chose the
-	// game by: a game found stopped at or after it under the lease (started
-	// and stopped again since it was listed) is a replay_no_op, its new
+	// LastOpBefore, when set, is the retention cutoff the caller chose the
+	// game by (contract §7: last_op_at older than the retention): a game
+	// whose last operation is at or after it under the lease (started and
+	// stopped again since it was listed) is a replay_no_op, its new
 	// container kept.
-	StoppedBefore time.Time
+	LastOpBefore time.Time
 	Meta
 }

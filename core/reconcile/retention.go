@@ -85,7 +85,7 @@ func (w *Retention) Pass(ctx context.Context) (RetentionReport, error) {
 				continue
 			}
 			tried[rec.GameID] = true
-			res := w.d.Cleanups.Cleanup(ctx, lifecycle.CleanupInput{GameID: rec.GameID, StoppedBefore: cutoff,
+			res := w.d.Cleanups.Cleanup(ctx, lifecycle.CleanupInput{GameID: rec.GameID, LastOpBefore: cutoff,
 				Meta: lifecycle.Meta{Source: domain.SourceAutoTTL}})
 			if res.ErrorCode == domain.CodeNone {
 				rep.Removed++

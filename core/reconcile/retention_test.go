@@ -29,7 +29,7 @@ type cleanups struct {
 func (c *cleanups) Cleanup(_ context.Context, in lifecycle.CleanupInput) domain.Result {
 	c.asked = append(c.asked, in.GameID)
 	c.sources = append(c.sources, in.Source)
-	c.cutoffs = append(c.cutoffs, in.StoppedBefore)
+	c.cutoffs = append(c.cutoffs, in.LastOpBefore)
 	if r, ok := c.results[in.GameID]; ok {
 		return r
 	}
@@ -74,7 +74,7 @@ func TestARetentionPassCleansEachOldStoppedGameOnceAndSurvivesAFailure(t *testin
 	}
 	for i, s := range c.sources {
 		if s != domain.SourceAutoTTL || !c.cutoffs[i].Equal(cutoff) {
-			t.Errorf("cleanup source %s, stopped before %v: want auto_ttl and the pass's cutoff %v", s, c.cutoffs[i], cutoff)
+			t.Errorf("cleanup source %s, last op before %v: want auto_ttl and the pass's cutoff %v", s, c.cutoffs[i], cutoff)
 		}
 	}
 }
