@@ -131,6 +131,22 @@ func wantOneRepair(t *testing.T, s *harness.Service, id string, kind domain.OpKi
 	}
 }
 
+// wantOnlyEvent fails unless the game's health stream holds exactly one
+// event of type typ and no other report of an engine's end.
+func wantOnlyEvent(t *testing.T, s *harness.Service, id string, typ domain.HealthEventType) {
+	t.Helper()
+	for _, other := range []domain.HealthEventType{domain.EventContainerExited, domain.EventContainerOOM,
+		domain.EventContainerDisappeared} {
+		want := 0
+		if other == typ {
+			want = 1
+		}
+		if n := len(eventsOf(t, s, id, other)); n != want {
+			t.Errorf("%s: %d %s events, want %d", id, n, other, want)
+		}
+	}
+}
+
 // wantStatus fails unless the game's record has the status.
 func wantStatus(t *testing.T, s *harness.Service, id string, st domain.Status) map[string]any {
 	t.Helper()

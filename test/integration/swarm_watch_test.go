@@ -64,16 +64,7 @@ func TestEventsOnSwarmReportWhatHappensBehindRTMsBack(t *testing.T) {
 			tc.end(t, sid)
 			ev := awaitEvent(t, s, id, tc.event)
 			awaitHandled(t, s, action, before+1)
-			for _, other := range []domain.HealthEventType{domain.EventContainerExited, domain.EventContainerOOM,
-				domain.EventContainerDisappeared} {
-				want := 0
-				if other == tc.event {
-					want = 1
-				}
-				if n := len(eventsOf(t, s, id, other)); n != want {
-					t.Errorf("%d %s events, want %d", n, other, want)
-				}
-			}
+			wantOnlyEvent(t, s, id, tc.event)
 			if ev["container_id"] != sid {
 				t.Errorf("%s %v, want it on service %s", tc.event, ev, sid)
 			}
@@ -84,11 +75,7 @@ func TestEventsOnSwarmReportWhatHappensBehindRTMsBack(t *testing.T) {
 			if tc.event == domain.EventContainerDisappeared && detail(ev, "detected_by") != "docker_event" {
 				t.Errorf("container_disappeared details %v, want detected_by docker_event", ev["details"])
 			}
-			rows := opsOf(t, s, id, kind)
-			if len(rows) != 1 || rows[0]["op_source"] != "docker_event" || rows[0]["outcome"] != "success" ||
-				rows[0]["container_id"] != sid {
-				t.Errorf("%s rows %v, want one success from docker_event on %s", kind, rows, sid)
-			}
+			wantOneRepair(t, s, id, kind, domain.SourceDockerEvent, sid)
 			if got := runtime(t, s, id)["status"]; got != tc.status {
 				t.Errorf("record %v, want %s", got, tc.status)
 			}

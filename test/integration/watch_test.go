@@ -46,15 +46,7 @@ func TestEventsListenerReportsWhatHappensBehindRTMsBack(t *testing.T) {
 				awaitHandled(t, s, "destroy", destroys+1)
 			}
 			// Every event of the game is handled now: what was reported stays.
-			if n := len(eventsOf(t, s, id, tc.event)); n != 1 {
-				t.Errorf("%d %s events, want exactly 1", n, tc.event)
-			}
-			for _, other := range []domain.HealthEventType{domain.EventContainerExited, domain.EventContainerOOM,
-				domain.EventContainerDisappeared} {
-				if n := len(eventsOf(t, s, id, other)); other != tc.event && n != 0 {
-					t.Errorf("%d %s events besides the %s", n, other, tc.event)
-				}
-			}
+			wantOnlyEvent(t, s, id, tc.event)
 			if ev["container_id"] != cid || detail(ev, "exit_code") != tc.exitCode {
 				t.Errorf("%s = %v, want container %s and exit_code %v", tc.event, ev, cid, tc.exitCode)
 			}
@@ -64,11 +56,7 @@ func TestEventsListenerReportsWhatHappensBehindRTMsBack(t *testing.T) {
 			if got := runtime(t, s, id)["status"]; got != "stopped" {
 				t.Errorf("record %s, want stopped", got)
 			}
-			rows := opsOf(t, s, id, "reconcile_observe_exit")
-			if len(rows) != 1 || rows[0]["op_source"] != "docker_event" || rows[0]["outcome"] != "success" ||
-				rows[0]["container_id"] != cid {
-				t.Errorf("reconcile_observe_exit rows %v, want one success from docker_event on %s", rows, cid)
-			}
+			wantOneRepair(t, s, id, domain.OpReconcileObserveExit, domain.SourceDockerEvent, cid)
 			h := call(t, s, http.MethodGet, rt(id)+"/health", nil)
 			expect(t, h, 200, "")
 			if str(h.Body, "last_event_type") != string(tc.event) || str(h.Body, "source") != "docker_event" {
