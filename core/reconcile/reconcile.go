@@ -84,17 +84,7 @@ func (r *Reconciler) Trigger() {
 // flight then finishes before Run returns. The boot pass is not Run's: the
 // caller makes it first (contract §10).
 func (r *Reconciler) Run(ctx context.Context) {
-	t := time.NewTicker(r.cfg.Interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-r.kick:
-		}
-		_, _ = r.Pass(ctx) // logged by Pass
-	}
+	sweep.EveryOr(ctx, r.cfg.Interval, r.kick, func(ctx context.Context) { _, _ = r.Pass(ctx) }) // logged by Pass
 }
 
 // Report is what one pass did.

@@ -54,6 +54,12 @@ func Each[T any](ctx context.Context, items []T, n int, fn func(T)) {
 // Every runs tick once per interval until ctx ends; a tick that overruns
 // the interval delays the next one rather than overlapping it.
 func Every(ctx context.Context, interval time.Duration, tick func(context.Context)) {
+	EveryOr(ctx, interval, nil, tick)
+}
+
+// EveryOr is Every that also ticks whenever kick delivers (a nil kick never
+// does); a kicked tick does not move the interval's.
+func EveryOr(ctx context.Context, interval time.Duration, kick <-chan struct{}, tick func(context.Context)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -61,7 +67,8 @@ func Every(ctx context.Context, interval time.Duration, tick func(context.Contex
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			tick(ctx)
+		case <-kick:
 		}
+		tick(ctx)
 	}
 }
