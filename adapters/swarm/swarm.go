@@ -249,27 +249,38 @@ func (c *Client) InspectContainer(ctx context.Context, idOrName string) (ports.C
 		if err != nil {
 			return err
 		}
-		info, err = describe(ctx, api, svc)
+		tasks, err := api.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", svc.ID))})
+		if err != nil {
+			return err
+		}
+		info, err = (&hostView{api: api}).describe(ctx, svc, tasks)
 		return err
 	})
 	return info, err
 }
 
 // ListOwned lists this deployment's services, each described as by
-// InspectContainer. A service removed between the listing and its tasks'
-// listing is left out.
+// InspectContainer, from one listing of the services and one of their
+// tasks (tasks first: a service listed afterwards existed while its tasks
+// were listed), whatever their number — a reconcile pass calls it.
 func (c *Client) ListOwned(ctx context.Context) ([]ports.ContainerInfo, error) {
 	var infos []ports.ContainerInfo
 	err := c.Call(ctx, "list services", 0, func(ctx context.Context, api *client.Client) error {
+		tasks, err := api.TaskList(ctx, swarm.TaskListOptions{Filters: c.owned})
+		if err != nil {
+			return err
+		}
 		list, err := api.ServiceList(ctx, swarm.ServiceListOptions{Filters: c.owned})
 		if err != nil {
 			return err
 		}
+		byService := map[string][]swarm.Task{}
+		for _, t := range tasks {
+			byService[t.ServiceID] = append(byService[t.ServiceID], t)
+		}
+		view := &hostView{api: api}
 		for _, svc := range list {
-			info, err := describe(ctx, api, svc)
-			if client.IsErrNotFound(err) {
-				continue
-			}
+			info, err := view.describe(ctx, svc, byService[svc.ID])
 			if err != nil {
 				return err
 			}
@@ -280,13 +291,25 @@ func (c *Client) ListOwned(ctx context.Context) ([]ports.ContainerInfo, error) {
 	return infos, err
 }
 
-// describe turns a service and its latest task with a container into the
-// port's model. States: no task yet (never started) or a task not yet
-// running is "created"; a running task is "running"; a finished one
-// "exited" with its exit code. NetworkIPs maps the engines' network to the
-// address at which this host reaches the task: its docker_gwbridge address
-// when the task runs on this node (the host cannot route overlay addresses).
-func describe(ctx context.Context, api *client.Client, svc swarm.Service) (ports.ContainerInfo, error) {
+// hostView describes services for one call of the adapter, looking up what
+// the services share (this node's docker_gwbridge, the networks' names) at
+// most once however many it describes.
+type hostView struct {
+	api *client.Client
+	// gw is docker_gwbridge as first looked up; gwKnown says it was (a
+	// node without the network leaves gw empty).
+	gw      network.Inspect
+	gwKnown bool
+	names   map[string]string // network id → name
+}
+
+// describe turns a service and its tasks into the port's model. States: no
+// task yet (never started) or a task not yet running is "created"; a running
+// task is "running"; a finished one "exited" with its exit code. NetworkIPs
+// maps the engines' network to the address at which this host reaches the
+// task: its docker_gwbridge address when the task runs on this node (the
+// host cannot route overlay addresses).
+func (v *hostView) describe(ctx context.Context, svc swarm.Service, tasks []swarm.Task) (ports.ContainerInfo, error) {
 	info := ports.ContainerInfo{
 		ID: svc.ID, Name: svc.Spec.Name, Labels: svc.Spec.Labels, State: "created", CreatedAt: svc.CreatedAt,
 	}
@@ -297,10 +320,6 @@ func describe(ctx context.Context, api *client.Client, svc swarm.Service) (ports
 		for _, m := range cs.Mounts {
 			info.Mounts[m.Target] = m.Source
 		}
-	}
-	tasks, err := api.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", svc.ID))})
-	if err != nil {
-		return info, err
 	}
 	// Each task that got a container ran an engine of the service: the ones
 	// before the latest are its restarts (an operator's update --force; RTM
@@ -318,12 +337,12 @@ func describe(ctx context.Context, api *client.Client, svc swarm.Service) (ports
 	case !ok:
 	case t.Status.State == swarm.TaskStateRunning && hasContainer(t):
 		info.State, info.Running, info.StartedAt = "running", true, t.Status.Timestamp
-		ip, err := gwbridgeAddress(ctx, api, t.Status.ContainerStatus.ContainerID)
+		ip, err := v.gwbridgeAddress(ctx, t.Status.ContainerStatus.ContainerID)
 		if err != nil {
 			return info, err
 		}
 		if ip != "" && len(svc.Spec.TaskTemplate.Networks) > 0 {
-			info.NetworkIPs = map[string]string{networkName(ctx, api, svc.Spec.TaskTemplate.Networks[0].Target): ip}
+			info.NetworkIPs = map[string]string{v.networkName(ctx, svc.Spec.TaskTemplate.Networks[0].Target): ip}
 		}
 	case finished(t.Status.State):
 		info.State, info.FinishedAt = "exited", t.Status.Timestamp
@@ -397,15 +416,15 @@ func waitTasks(ctx context.Context, api *client.Client, serviceID string, done f
 
 // gwbridgeAddress is the container's address on this node's
 // docker_gwbridge, or "" when the container is not on this node.
-func gwbridgeAddress(ctx context.Context, api *client.Client, containerID string) (string, error) {
-	n, err := api.NetworkInspect(ctx, gwbridge, network.InspectOptions{})
-	if client.IsErrNotFound(err) {
-		return "", nil
+func (v *hostView) gwbridgeAddress(ctx context.Context, containerID string) (string, error) {
+	if !v.gwKnown {
+		n, err := v.api.NetworkInspect(ctx, gwbridge, network.InspectOptions{})
+		if err != nil && !client.IsErrNotFound(err) {
+			return "", err
+		}
+		v.gw, v.gwKnown = n, true
 	}
-	if err != nil {
-		return "", err
-	}
-	ep, ok := n.Containers[containerID]
+	ep, ok := v.gw.Containers[containerID]
 	if !ok {
 		return "", nil
 	}
@@ -415,10 +434,17 @@ func gwbridgeAddress(ctx context.Context, api *client.Client, containerID string
 
 // networkName resolves a service's network target (the swarm stores the
 // network's id) to its name, which is how RTM names the network.
-func networkName(ctx context.Context, api *client.Client, target string) string {
-	n, err := api.NetworkInspect(ctx, target, network.InspectOptions{})
-	if err != nil {
-		return target
+func (v *hostView) networkName(ctx context.Context, target string) string {
+	if name, ok := v.names[target]; ok {
+		return name
 	}
-	return n.Name
+	name := target
+	if n, err := v.api.NetworkInspect(ctx, target, network.InspectOptions{}); err == nil {
+		name = n.Name
+	}
+	if v.names == nil {
+		v.names = map[string]string{}
+	}
+	v.names[target] = name
+	return name
 }

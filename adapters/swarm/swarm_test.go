@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -331,6 +332,49 @@ func TestListOwnedSeesOnlyThisDeploymentsServices(t *testing.T) {
 	}
 	if !seen {
 		t.Errorf("our service is not listed as created: %+v", list)
+	}
+}
+
+// TestListOwnedDescribesEachServiceAsInspectDoes: the listing takes every
+// service's tasks from one task listing; each service comes out as
+// InspectContainer, which lists its own, describes it — two running
+// services (states, addresses, restart counts) and one never started.
+func TestListOwnedDescribesEachServiceAsInspectDoes(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testenv.Swarm(t))
+	var ids []string
+	for range 2 {
+		_, spec := f.spec(t)
+		info, _ := f.started(t, spec)
+		ids = append(ids, info.ID)
+	}
+	_, idle := f.spec(t)
+	idleID, err := f.s.CreateContainer(ctx(t), idle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids = append(ids, idleID)
+
+	list, err := f.s.ListOwned(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]ports.ContainerInfo{}
+	for _, c := range list {
+		listed[c.ID] = c
+	}
+	for i, id := range ids {
+		want, err := f.s.InspectContainer(ctx(t), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := listed[id]; !ok || !reflect.DeepEqual(got, want) {
+			t.Errorf("service %d listed as %+v, inspected as %+v", i, got, want)
+		}
+		if wantState := map[bool]string{true: "running", false: "created"}[i < 2]; want.State != wantState ||
+			(i < 2 && len(want.NetworkIPs) != 1) {
+			t.Errorf("service %d inspected as %+v: want %s, with an address when running", i, want, wantState)
+		}
 	}
 }
 
