@@ -112,12 +112,7 @@ func (f fixture) started(t *testing.T, spec ports.ContainerSpec) (ports.Containe
 // taskContainers are the containers of one service on this node.
 func (f fixture) taskContainers(t *testing.T, serviceID string) []container.Summary {
 	t.Helper()
-	list, err := f.env.Docker.ContainerList(ctx(t), container.ListOptions{All: true, Filters: filters.NewArgs(
-		filters.Arg("label", "com.docker.swarm.service.id="+serviceID))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return list
+	return testenv.Containers(t, f.env.Docker, filters.NewArgs(filters.Arg("label", "com.docker.swarm.service.id="+serviceID)))
 }
 
 func TestServiceAndTaskCarryTheContainerModel(t *testing.T) {

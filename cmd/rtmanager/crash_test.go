@@ -92,12 +92,7 @@ func TestKilledMidStartLeavesNothingUnrecoverable(t *testing.T) {
 func gameContainers(t *testing.T, d *dockerclient.Client, rdb *goredis.Client, gameID string) func() []container.Summary {
 	list := func() []container.Summary {
 		t.Helper()
-		cs, err := d.ContainerList(context.Background(), container.ListOptions{All: true,
-			Filters: filters.NewArgs(filters.Arg("label", ports.LabelGameID+"="+gameID))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cs
+		return testenv.Containers(t, d, filters.NewArgs(filters.Arg("label", ports.LabelGameID+"="+gameID)))
 	}
 	t.Cleanup(func() {
 		for _, c := range list() {

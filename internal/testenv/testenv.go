@@ -16,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
@@ -147,4 +150,35 @@ func Docker(t testing.TB) *client.Client {
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	return c
+}
+
+// Containers lists the containers the filters match (any state), each with
+// its State as inspected. A listing alone can be stale just after a stop: the
+// daemon marks the container stopped and wakes whoever waits on its exit (a
+// stop call; the swarm agent, which then reports the task finished) before
+// it has released the container's networks and updated the view that
+// listings read, so for that moment a listing still says running (seen once
+// in CI, on a swarm task). Inspect reads the container itself, under the
+// lock that the exit's handling holds until the view is updated.
+func Containers(t testing.TB, d *client.Client, args filters.Args) []container.Summary {
+	t.Helper()
+	ctx, cancel := setupCtx()
+	defer cancel()
+	list, err := d.ContainerList(ctx, container.ListOptions{All: true, Filters: args})
+	if err != nil {
+		t.Fatalf("testenv: list containers: %v", err)
+	}
+	out := list[:0]
+	for _, c := range list {
+		r, err := d.ContainerInspect(ctx, c.ID)
+		switch {
+		case cerrdefs.IsNotFound(err): // removed since the listing
+			continue
+		case err != nil:
+			t.Fatalf("testenv: inspect container %s: %v", c.ID, err)
+		}
+		c.State = r.State.Status
+		out = append(out, c)
+	}
+	return out
 }

@@ -167,16 +167,10 @@ func (s *Service) Track(id string) string {
 // Containers lists this run's containers (any state) of one game.
 func (s *Service) Containers(gameID string) []container.Summary {
 	s.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	list, err := s.Docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(
+	return testenv.Containers(s.t, s.Docker, filters.NewArgs(
 		filters.Arg("label", ports.LabelGameID+"="+gameID),
 		filters.Arg("label", testenv.RunLabel+"="+testenv.RunID()),
-	)})
-	if err != nil {
-		s.t.Fatalf("harness: list containers: %v", err)
-	}
-	return list
+	))
 }
 
 func (s *Service) removeContainers() {

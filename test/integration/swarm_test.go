@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
@@ -250,14 +249,7 @@ func servicesOf(t *testing.T, s *harness.Service, gameID string) []swarmtypes.Se
 // tasksOf lists the task containers of a service on this node.
 func tasksOf(t *testing.T, s *harness.Service, serviceID string) []container.Summary {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	list, err := s.Docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(
-		filters.Arg("label", "com.docker.swarm.service.id="+serviceID))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return list
+	return testenv.Containers(t, s.Docker, filters.NewArgs(filters.Arg("label", "com.docker.swarm.service.id="+serviceID)))
 }
 
 // swarmCounter reads the sample engine's persisted counter through its
