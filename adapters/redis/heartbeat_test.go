@@ -50,14 +50,16 @@ func owners(t *testing.T, r goredis.UniversalClient, stream string) map[string]s
 func TestTouchKeepsAJobFromBeingReclaimed(t *testing.T) {
 	r := newSharedRedis(t)
 	names := r.testNames()
-	const idle = 200 * time.Millisecond
+	// Touches every 50ms against a 500ms claim idle: a loaded machine's
+	// pause does not make A look dead.
+	const idle = 500 * time.Millisecond
 	a := newSource(t, r, names, "a", idle)
 	b := newSource(t, r, names, "b", idle)
 	id := addJob(t, r, names.StartJobs, "game_id", "g1", "image_ref", "galaxy/game:1.0.0", "requested_at_ms", "1")
 	job := readN(t, a, 1)[0]
 
-	// A runs the job for five claim idles, touching it every 50ms.
-	for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+	// A runs the job for three claim idles, touching it every 50ms.
+	for end := time.Now().Add(3 * idle); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
 		if lost := touch(t, a, job); len(lost) != 0 {
 			t.Fatalf("Touch lost %+v while A owns it", lost)
 		}
