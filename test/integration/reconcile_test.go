@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -38,20 +39,19 @@ func reconcilePass(t *testing.T, s *harness.Service) reconcile.Report {
 func settledPass(t *testing.T, s *harness.Service) reconcile.Report {
 	t.Helper()
 	total := reconcile.Report{Repaired: map[domain.OpKind]int{}}
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	dockertest.Eventually(t, 30*time.Second, func() error {
 		rep := reconcilePass(t, s)
 		for kind, n := range rep.Repaired {
 			total.Repaired[kind] += n
 		}
 		total.Young += rep.Young
 		total.Failed += rep.Failed
-		if rep.Busy == 0 {
-			return total
+		if rep.Busy != 0 {
+			return fmt.Errorf("a pass found a game busy: %+v", rep)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("a game is still busy after 30 s of passes: %+v", rep)
-		}
-	}
+		return nil
+	})
+	return total
 }
 
 // runtime is the game's record as the API serves it.
